@@ -1,0 +1,1 @@
+"""Training, evaluation and export of the CP-VTON models on VITON-format data (imports the `vton` library)."""

@@ -1,0 +1,209 @@
+"""VITON data in the CP-VTON layout, with the person representation the app computes from a photo.
+
+    DATAROOT/
+      PAIRS                               "person.jpg garment.jpg" per line
+      SPLIT/image/NNNNNN_0.jpg            person photo, 192x256
+      SPLIT/cloth/NNNNNN_1.jpg            in-shop garment
+      SPLIT/cloth-mask/NNNNNN_1.jpg       garment mask (JPEG: threshold at 128)
+      SPLIT/image-parse/NNNNNN_0.png      LIP labels (needed for the GMM target and the metrics)
+      SPLIT/pose/NNNNNN_0_keypoints.json  OpenPose COCO-18 (needed for representation='annotations' only)
+
+representation='photo' (default) reads MediaPipe detections cached once per image under ``cache_dir`` (built by
+:func:`build_person_cache`), then draws them with the library's :func:`vton.person.draw_person`, so training sees
+exactly what inference computes. representation='annotations' draws the dataset's parse and pose instead.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from vton.image_io import NET_HEIGHT, NET_WIDTH
+from vton.person import draw_person
+from vton.pose import PersonDetection
+from vton.representation import garment_region, masks_from_parse, person_representation
+
+log = logging.getLogger(__name__)
+
+
+def read_pairs(dataroot: str | Path, pairs: str | Path) -> list[tuple[str, str]]:
+    """Pairs file (a path, or a name relative to dataroot) -> [(person file, garment file)]."""
+    path = Path(pairs)
+    if not path.is_file():
+        path = Path(dataroot) / pairs
+    if not path.is_file():
+        raise FileNotFoundError(f"pairs file not found: {pairs} (nor under {dataroot})")
+    out = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 2:
+            raise ValueError(f"{path}:{number}: expected 'person garment', got {line!r}")
+        out.append((fields[0], fields[1]))
+    return out
+
+
+def stem(name: str) -> str:
+    return name.rsplit(".", 1)[0]
+
+
+def read_openpose(path: Path) -> np.ndarray:
+    """OpenPose JSON (``pose_keypoints`` or ``pose_keypoints_2d``) -> (18, 3) float32."""
+    person = json.loads(path.read_text())["people"][0]
+    values = person.get("pose_keypoints", person.get("pose_keypoints_2d"))
+    return np.asarray(values, dtype=np.float32).reshape(-1, 3)[:18]
+
+
+def cache_path(cache_dir: Path, split: str, person: str) -> Path:
+    return Path(cache_dir) / split / f"{stem(person)}.npz"
+
+
+def save_detection(path: Path, detection: PersonDetection | None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    if detection is None:  # no person found: remembered, so the image is skipped without detecting again
+        np.savez_compressed(tmp, found=np.array(False))
+    else:
+        np.savez_compressed(
+            tmp, found=np.array(True), landmarks=detection.landmarks,
+            mask=np.round(detection.mask * 255).astype(np.uint8),
+            face=detection.face if detection.face is not None else np.zeros((0, 2), np.float32),
+            num_persons=np.array(detection.num_persons),
+        )
+    tmp.replace(path)
+
+
+def load_detection(path: Path) -> PersonDetection | None:
+    with np.load(path) as data:
+        if not bool(data["found"]):
+            return None
+        face = data["face"]
+        return PersonDetection(data["landmarks"], data["mask"].astype(np.float32) / 255.0,
+                               face if len(face) else None, int(data["num_persons"]))
+
+
+def build_person_cache(dataroot: str | Path, split: str, persons: list[str], cache_dir: str | Path,
+                       pose_model=None, face_model=None) -> int:
+    """Run MediaPipe once on every person photo that has no cached detection. Returns how many were computed."""
+    from vton.errors import InputError
+    from vton.pose import PersonDetector
+
+    todo = [p for p in dict.fromkeys(persons) if not cache_path(Path(cache_dir), split, p).is_file()]
+    if not todo:
+        return 0
+    with PersonDetector(pose_model, face_model) as detector:
+        for person in tqdm(todo, desc=f"detecting persons ({split})"):
+            image = np.asarray(Image.open(Path(dataroot) / split / "image" / person).convert("RGB"))
+            try:
+                detection = detector.detect(image)
+            except InputError:
+                detection = None
+            save_detection(cache_path(Path(cache_dir), split, person), detection)
+    return len(todo)
+
+
+def _to_unit(image: Image.Image) -> torch.Tensor:
+    """PIL RGB -> (3, H, W) float32 in [-1, 1]."""
+    return torch.from_numpy(np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 127.5 - 1.0)
+
+
+@dataclass
+class VitonDataset(Dataset):
+    """Items are dicts of tensors at 256x192:
+
+    person (3, H, W) [-1, 1]; representation (22, H, W) [-1, 1]; garment (3, H, W) [-1, 1];
+    garment_mask (1, H, W) {0, 1}; garment_region (1, H, W) {0, 1}: the worn garment in the parse;
+    target_garment (3, H, W) [-1, 1]: the photo inside garment_region, white outside (the GMM target);
+    person_name, garment_name: file names.
+
+    Args:
+        representation: 'photo' (MediaPipe, cached) or 'annotations' (parse + OpenPose JSON).
+        cache_dir: where 'photo' detections are cached; built on first use.
+        hflip: mirror half of the items (person, garment, masks and left/right joints together).
+    """
+
+    dataroot: str | Path
+    split: str = "train"
+    pairs: str | Path = "train_pairs.txt"
+    representation: str = "photo"
+    cache_dir: str | Path = "cache/persons"
+    hflip: bool = False
+    pose_model: str | None = None
+    face_model: str | None = None
+
+    def __post_init__(self):
+        if self.representation not in ("photo", "annotations"):
+            raise ValueError(f"expected representation 'photo' or 'annotations', got {self.representation!r}")
+        self.root = Path(self.dataroot) / self.split
+        self.items = read_pairs(self.dataroot, self.pairs)
+        if self.representation == "photo":
+            build_person_cache(self.dataroot, self.split, [p for p, _ in self.items], self.cache_dir,
+                               self.pose_model, self.face_model)
+            found = [load_detection(cache_path(Path(self.cache_dir), self.split, p)) is not None for p, _ in self.items]
+            skipped = len(found) - sum(found)
+            if skipped:
+                log.warning("%d of %d pairs skipped: no person found in the photo", skipped, len(found))
+            self.items = [item for item, ok in zip(self.items, found) if ok]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int | tuple[int, bool]) -> dict:
+        """``index``, or ``(index, flip)`` from a sampler that decides the mirroring (see train.StepSampler)."""
+        index, flip = index if isinstance(index, tuple) else (index, self.hflip and bool(torch.rand(()) < 0.5))
+        person_name, garment_name = self.items[index]
+        photo = Image.open(self.root / "image" / person_name).convert("RGB")
+        garment = Image.open(self.root / "cloth" / garment_name).convert("RGB")
+        garment_mask = np.asarray(Image.open(self.root / "cloth-mask" / garment_name).convert("L")) >= 128
+        parse_file = self.root / "image-parse" / f"{stem(person_name)}.png"
+        parse = np.array(Image.open(parse_file)) if parse_file.is_file() else None
+        for name, image in (("person", photo), ("garment", garment)):
+            if image.size != (NET_WIDTH, NET_HEIGHT):
+                raise ValueError(f"{name} {image.size} is not {NET_WIDTH}x{NET_HEIGHT}: frame it first")
+        image = np.asarray(photo)
+        if self.representation == "photo":
+            detection = load_detection(cache_path(Path(self.cache_dir), self.split, person_name))
+            _, _, representation = draw_person(image, detection)
+        else:
+            if parse is None:
+                raise FileNotFoundError(f"representation='annotations' needs {parse_file}")
+            keypoints = read_openpose(self.root / "pose" / f"{stem(person_name)}_keypoints.json")
+            representation = person_representation(image, masks_from_parse(parse), keypoints)
+
+        person_t = _to_unit(photo)
+        region = torch.from_numpy(garment_region(parse)[None].astype(np.float32)) if parse is not None \
+            else torch.zeros(1, NET_HEIGHT, NET_WIDTH)
+        item = {
+            "person": person_t,
+            "representation": representation,
+            "garment": _to_unit(garment),
+            "garment_mask": torch.from_numpy(garment_mask[None].astype(np.float32)),
+            "garment_region": region,
+            "target_garment": person_t * region + (1 - region),
+            "person_name": person_name,
+            "garment_name": garment_name,
+        }
+        return mirror(item) if flip else item
+
+
+# channel of each COCO-18 pose map after a left/right mirror (representation channels 4..21)
+_MIRRORED_JOINTS = (0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16)
+
+
+def mirror(item: dict) -> dict:
+    """Mirror every image of an item left-right; pose maps of left and right joints swap places."""
+    out = dict(item)
+    for key, value in item.items():
+        if isinstance(value, torch.Tensor):
+            out[key] = value.flip(-1)
+    rep = out["representation"]
+    out["representation"] = torch.cat([rep[:4], rep[4:][list(_MIRRORED_JOINTS)]])
+    return out

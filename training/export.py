@@ -1,0 +1,127 @@
+"""Export trained runs as a Hub-ready pipeline folder (gmm/ and tom/: config.json + model.safetensors, README.md).
+
+    python -m training.export --gmm runs/gmm --tom runs/tom --out weights/cp-vton-viton --fp16 \
+        --metrics artifacts/eval_val.json
+
+The folder loads with ``TryOnPipeline.from_pretrained(folder)`` and uploads with ``python -m training.push_to_hub``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from vton.hub import load_model, save_model
+
+from .train import load_gmm
+
+
+def load_run(path: str | Path, kind: str):
+    path = Path(path)
+    if kind == "gmm":
+        return load_gmm(path, "cpu")
+    for candidate in (path / "model", path / "tom", path):
+        if (candidate / "config.json").is_file():
+            return load_model(candidate, "tom")
+    raise FileNotFoundError(f"no trained TOM in {path}")
+
+
+def run_summary(path: Path) -> dict:
+    """Steps and training arguments of a run folder, if it has them."""
+    args_file = Path(path) / "args.json"
+    return json.loads(args_file.read_text()) if args_file.is_file() else {}
+
+
+def model_card(gmm_args: dict, tom_args: dict, metrics: dict | None, gmm_config, tom_config) -> str:
+    lines = [
+        "---",
+        "license: other",
+        "license_name: research-only",
+        "tags: [virtual-try-on, cp-vton, image-to-image]",
+        "library_name: pytorch",
+        "---",
+        "",
+        "# CP-VTON (GMM + TOM) trained on VITON, person representation from MediaPipe",
+        "",
+        "Weights for the `vton` library: a Geometric Matching Module (TPS warp, 5x5 control points) and a Try-On",
+        "Module (U-Net) after CP-VTON (Wang et al., ECCV 2018), trained with the person representation that the",
+        "library computes from a single photo (MediaPipe pose + segmentation + face landmarks), so no OpenPose or",
+        "human parser is needed at inference. Upper-body garments, 256x192 network resolution.",
+        "",
+        "```python",
+        "from vton import TryOnPipeline",
+        "pipe = TryOnPipeline.from_pretrained('<this folder or repo id>')",
+        "result = pipe('person.jpg', 'garment.jpg')  # result.image: the photo, wearing the garment",
+        "```",
+        "",
+        "## Training",
+        f"- Data: VITON pairs (Han et al., CVPR 2018) in CP-VTON layout, pairs file `{gmm_args.get('pairs', '?')}`, "
+        f"representation `{gmm_args.get('representation', 'photo')}`.",
+        f"- GMM: width ngf={gmm_config.ngf}, garment input {gmm_config.garment_channels} ch, {gmm_args.get('steps', '?')} "
+        f"steps, batch {gmm_args.get('batch_size', '?')}, Adam lr {gmm_args.get('lr', '?')} betas (0.5, 0.999), "
+        f"linear decay from {gmm_args.get('decay_from', '?')} of the steps; loss L1(warped, worn garment) + "
+        f"{gmm_args.get('mask_weight', 0)} x L1(warped mask, worn region) + {gmm_args.get('grid_reg', 0)} x grid "
+        "second differences.",
+        f"- TOM: width ngf={tom_config.ngf}, {tom_config.in_channels} input channels, {tom_args.get('steps', '?')} steps, "
+        f"batch {tom_args.get('batch_size', '?')}; loss L1 + {tom_args.get('ssim_weight', 0)} x (1 - SSIM) + "
+        f"L1(mask, {tom_args.get('tom_mask_target', '?')}); no VGG loss.",
+        "- Weights stored as float16 safetensors; loaded as float32.",
+        "",
+    ]
+    if metrics:
+        m = metrics["metrics"]
+        lines += [
+            "## Evaluation",
+            f"{metrics['paired']} same-garment pairs of `{metrics['pairs_file']}` (split `{metrics['split']}`), "
+            f"representation `{metrics['representation']}`, 256x192:",
+            "",
+            "| | warp IoU | SSIM | PSNR | L1 |",
+            "|---|---|---|---|---|",
+            f"| this model | {m['model/warp_iou']:.4f} | {m['model/ssim']:.4f} | {m['model/psnr']:.2f} | {m['model/l1']:.4f} |",
+            f"| identity warp (baseline) | {m['identity/warp_iou']:.4f} | {m['identity/ssim']:.4f} | "
+            f"{m['identity/psnr']:.2f} | {m['identity/l1']:.4f} |",
+            "",
+            f"Settings: {metrics['settings']}. Command:",
+            "",
+            "```",
+            f"python -m training.evaluate --dataroot {metrics['dataroot']} --split {metrics['split']} "
+            f"--pairs {metrics['pairs_file']} --model <this folder> --representation {metrics['representation']} "
+            "--json eval.json",
+            "```",
+            "",
+        ]
+    lines += [
+        "## Licence",
+        "Trained on VITON (Zalando product images), which was published for research use only: these weights are for",
+        "research use only. The code is the `vton` project's; MediaPipe models are Apache-2.0 (Google).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> Path:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--gmm", required=True, help="GMM run folder (or model folder)")
+    p.add_argument("--tom", required=True, help="TOM run folder (or model folder)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--fp16", action="store_true", help="store float16 weights (half the size)")
+    p.add_argument("--metrics", help="JSON written by training.evaluate, for the model card")
+    args = p.parse_args(argv)
+    gmm, tom = load_run(args.gmm, "gmm"), load_run(args.tom, "tom")
+    out = Path(args.out)
+    dtype = torch.float16 if args.fp16 else None
+    save_model(gmm, out / "gmm", dtype)
+    save_model(tom, out / "tom", dtype)
+    metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
+    (out / "README.md").write_text(model_card(run_summary(Path(args.gmm)), run_summary(Path(args.tom)), metrics,
+                                              gmm.config, tom.config))
+    size = sum(f.stat().st_size for f in out.rglob("*.safetensors")) / 2**20
+    print(f"exported to {out} ({size:.1f} MiB of weights)")
+    return out
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,309 @@
+"""Train the GMM or the TOM on VITON-format data.
+
+    # one process (CPU or one GPU); bf16 autocast by default
+    python -m training.train gmm --dataroot ../shared/data/viton --split train \
+        --pairs training/splits/train_pairs.txt --out runs/gmm --steps 20000 --ngf 32
+    python -m training.train tom --dataroot ../shared/data/viton --split train \
+        --pairs training/splits/train_pairs.txt --out runs/tom --gmm runs/gmm --steps 20000 --ngf 32
+    # continue a run where it stopped (model, optimiser, scheduler, step, RNG, data order)
+    python -m training.train gmm ... --out runs/gmm --resume
+    # several GPUs (or CPU processes with gloo): DistributedDataParallel, --batch-size per process
+    torchrun --nproc_per_node=4 -m training.train gmm ...
+
+A run folder holds checkpoint.pt (written atomically every --save-every steps and at the end), log.csv,
+samples/step_NNNNNNN.png, and model/ (the trained network in Hub format, see ``vton.hub.save_model``).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Sampler
+from torchmetrics.functional import structural_similarity_index_measure as ssim
+from torchvision.utils import save_image
+from tqdm import tqdm
+
+from vton.gmm import GMM, GMMConfig, warp
+from vton.hub import load_model, save_model
+from vton.tom import TOM, TOMConfig, compose
+
+from .dataset import VitonDataset
+from .perceptual import VGGPerceptualLoss
+
+log = logging.getLogger("training.train")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("stage", choices=["gmm", "tom"])
+    p.add_argument("--dataroot", required=True)
+    p.add_argument("--split", default="train")
+    p.add_argument("--pairs", default="train_pairs.txt", help="pairs file: a path, or a name under --dataroot")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--representation", choices=["photo", "annotations"], default="photo")
+    p.add_argument("--cache-dir", default="cache/persons", help="MediaPipe detections, computed once per image")
+    p.add_argument("--garment-input", choices=["rgb", "mask"], default="rgb",
+                   help="GMM garment input: RGB (CP-VTON) or the garment mask (CP-VTON+)")
+    p.add_argument("--steps", type=int, default=200_000)
+    p.add_argument("--decay-from", type=float, default=0.5, help="fraction of --steps after which lr decays linearly to 0")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--ngf", type=int, default=64, help="network width (64: the paper's)")
+    p.add_argument("--grid-reg", type=float, default=40.0, help="GMM: weight of the CP-VTON+ TPS grid regulariser")
+    p.add_argument("--mask-weight", type=float, default=1.0, help="GMM: L1 of the warped garment mask vs the worn region")
+    p.add_argument("--gmm", help="TOM: trained GMM (run folder, pipeline folder or gmm model folder)")
+    p.add_argument("--ssim-weight", type=float, default=1.0, help="TOM: weight of 1 - SSIM")
+    p.add_argument("--tom-mask-target", choices=["region", "warped"], default="region",
+                   help="TOM mask loss target: the worn garment region (CP-VTON+) or the warped garment mask (CP-VTON)")
+    p.add_argument("--vgg-weights", help="TOM: local VGG19 state_dict for the perceptual loss (off without it)")
+    p.add_argument("--hflip", action="store_true", help="mirror half of the pairs")
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                   help="bf16 autocast or float32; auto: bf16 where the hardware has fast bf16 (CUDA, or a CPU "
+                        "with AVX512-BF16/AMX), else fp32 (on an AVX2-only CPU bf16 convolutions are ~10x slower)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--sample-every", type=int, default=1000)
+    p.add_argument("--save-every", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    return p.parse_args(argv)
+
+
+class StepSampler(Sampler):
+    """Infinite, resumable data order: the items of step s are a fixed function of (seed, s).
+
+    Every epoch is a seeded permutation; with W processes, a step takes W * batch_size consecutive items and
+    process r takes its r-th slice. Yields (index, flip) so that augmentation is also fixed by the step.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int, start_step: int, rank: int = 0, world: int = 1,
+                 hflip: bool = False):
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.start_step, self.rank, self.world, self.hflip = start_step, rank, world, hflip
+
+    def _epoch(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        return torch.randperm(self.size, generator=g), torch.rand(self.size, generator=g) < 0.5
+
+    def __iter__(self):
+        step = self.start_step
+        cached_epoch, order, flips = -1, None, None
+        while True:
+            first = (step * self.world + self.rank) * self.batch_size
+            for position in range(first, first + self.batch_size):
+                epoch, offset = divmod(position, self.size)
+                if epoch != cached_epoch:
+                    cached_epoch, (order, flips) = epoch, self._epoch(epoch)
+                yield int(order[offset]), bool(flips[offset]) and self.hflip
+            step += 1
+
+
+def lr_factor(step: int, steps: int, decay_from: float) -> float:
+    """Constant, then linear decay to 0 (the reference's 100k + 100k schedule, as fractions)."""
+    start = int(steps * decay_from)
+    return 1.0 if step < start else max(0.0, (steps - step) / max(1, steps - start))
+
+
+def grid_regularization(grid: torch.Tensor) -> torch.Tensor:
+    """CP-VTON+ style smoothness: mean absolute second difference of the TPS grid along x and y."""
+    d2x = grid[:, :, 2:] - 2 * grid[:, :, 1:-1] + grid[:, :, :-2]
+    d2y = grid[:, 2:] - 2 * grid[:, 1:-1] + grid[:, :-2]
+    return d2x.abs().mean() + d2y.abs().mean()
+
+
+def load_gmm(path: str | Path, device) -> GMM:
+    """A GMM from a run folder (its model/), a pipeline folder (its gmm/) or a gmm model folder."""
+    path = Path(path)
+    for candidate in (path / "model", path / "gmm", path):
+        if (candidate / "config.json").is_file():
+            return load_model(candidate, "gmm", device)
+    raise FileNotFoundError(f"no trained GMM in {path} (expected model/, gmm/ or config.json there)")
+
+
+def build_model(args) -> GMM | TOM:
+    if args.stage == "gmm":
+        return GMM(GMMConfig(ngf=args.ngf, garment_channels=3 if args.garment_input == "rgb" else 1))
+    return TOM(TOMConfig(ngf=args.ngf, in_channels=25))
+
+
+def gmm_garment_input(batch: dict, garment_input: str) -> torch.Tensor:
+    return batch["garment"] if garment_input == "rgb" else batch["garment_mask"] * 2 - 1
+
+
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bf16 autocast speeds this device up: CUDA with bf16 support, or a CPU with bf16 instructions."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def atomic_save(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def main(args: argparse.Namespace) -> Path:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        rank, world = dist.get_rank(), dist.get_world_size()
+    else:
+        rank, world = 0, 1
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        device = torch.device("cuda", local)
+    else:
+        device = torch.device("cpu")
+    main_process = rank == 0
+    out = Path(args.out)
+    if main_process:
+        (out / "samples").mkdir(parents=True, exist_ok=True)
+
+    # 1. data: rank 0 builds the detection cache first, the others then read it
+    def make_dataset():
+        return VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir)
+    if distributed and not main_process:
+        dist.barrier()
+    dataset = make_dataset()
+    if distributed and main_process:
+        dist.barrier()
+    if len(dataset) == 0:
+        raise SystemExit("no training pairs")
+
+    # 2. model, optimiser, schedule; resume restores all of them and the RNG
+    torch.manual_seed(args.seed)
+    model = build_model(args).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, args.steps, args.decay_from))
+    step = 0
+    checkpoint_file = out / "checkpoint.pt"
+    if args.resume and checkpoint_file.is_file():
+        state = torch.load(checkpoint_file, map_location="cpu", weights_only=True)
+        if state["stage"] != args.stage:
+            raise SystemExit(f"{checkpoint_file} is a {state['stage']} run, not {args.stage}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step = state["step"]
+        torch.set_rng_state(state["rng"])
+        if main_process:
+            log.info("resumed %s at step %d", checkpoint_file, step)
+    elif args.resume and main_process:
+        log.info("no checkpoint in %s: starting from scratch", out)
+    raw_model = model
+    if distributed:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    gmm = load_gmm(args.gmm, device) if args.stage == "tom" else None
+    if args.stage == "tom" and gmm is None:
+        raise SystemExit("the TOM trains on warps of a trained GMM: pass --gmm")
+    perceptual = VGGPerceptualLoss(args.vgg_weights).to(device) if args.vgg_weights else None
+    garment_input = args.garment_input if gmm is None else ("rgb" if gmm.config.garment_channels == 3 else "mask")
+
+    sampler = StepSampler(len(dataset), args.batch_size, args.seed, step, rank, world, args.hflip)
+    loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers,
+                        pin_memory=device.type == "cuda", persistent_workers=args.workers > 0)
+    use_bf16 = args.precision == "bf16" or (args.precision == "auto" and fast_bf16(device))
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+    if main_process:
+        log.info("%d pairs, device %s, %s, world size %d", len(dataset), device, "bf16" if use_bf16 else "fp32", world)
+
+    log_file = out / "log.csv"
+    progress = tqdm(total=args.steps, initial=step, desc=args.stage, disable=not main_process, dynamic_ncols=True)
+    model.train()
+    started, window = time.time(), []
+    batches = iter(loader)
+    while step < args.steps:
+        batch = {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in next(batches).items()}
+        # 3. forward and losses
+        with autocast:
+            if args.stage == "gmm":
+                grid, _ = model(batch["representation"], gmm_garment_input(batch, garment_input))
+                warped = warp(batch["garment"], grid, "border")
+                warped_mask = warp(batch["garment_mask"], grid, "zeros")
+                losses = {"l1": F.l1_loss(warped.float(), batch["target_garment"])}
+                if args.mask_weight:
+                    losses["mask"] = args.mask_weight * F.l1_loss(warped_mask.float(), batch["garment_region"])
+                if args.grid_reg:
+                    losses["grid"] = args.grid_reg * grid_regularization(grid.float())
+            else:
+                with torch.no_grad():
+                    grid, _ = gmm(batch["representation"], gmm_garment_input(batch, garment_input))
+                    warped = warp(batch["garment"], grid, "border").float()
+                    warped_mask = warp(batch["garment_mask"], grid, "zeros").float()
+                rendered, mask = model(torch.cat([batch["representation"], warped], 1))
+                rendered, mask = rendered.float(), mask.float()
+                tryon = compose(warped, rendered, mask)
+                person = batch["person"]
+                mask_target = batch["garment_region"] if args.tom_mask_target == "region" else warped_mask
+                losses = {"l1": F.l1_loss(tryon, person), "mask": F.l1_loss(mask, mask_target)}
+                if args.ssim_weight:
+                    losses["ssim"] = args.ssim_weight * (1 - ssim((tryon + 1) / 2, (person + 1) / 2, data_range=1.0))
+                if perceptual is not None:
+                    losses["vgg"] = perceptual(tryon, person)
+        loss = sum(losses.values())
+        if not torch.isfinite(loss):
+            raise SystemExit(f"loss is {loss.item()} at step {step}: stopping (last checkpoint is intact)")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        progress.update(1)
+        window.append({k: v.item() for k, v in losses.items()})
+
+        # 4. logs, samples, checkpoints (main process only)
+        if main_process and (step % args.log_every == 0 or step == args.steps):
+            elapsed = time.time() - started
+            row = {"step": step, "loss": sum(sum(w.values()) for w in window) / len(window),
+                   **{k: sum(w[k] for w in window) / len(window) for k in window[0]},
+                   "lr": scheduler.get_last_lr()[0], "s_per_step": elapsed / len(window)}
+            new_file = not log_file.is_file()
+            with log_file.open("a", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(row))
+                if new_file:
+                    writer.writeheader()
+                writer.writerow(row)
+            progress.set_postfix(loss=f"{row['loss']:.4f}", lr=f"{row['lr']:.2e}")
+            started, window = time.time(), []
+        if main_process and (step % args.sample_every == 0 or step == args.steps):
+            if args.stage == "gmm":
+                rows = [batch["garment"], warped.float(), batch["target_garment"],
+                        (warped.float() + batch["person"]) / 2]
+            else:
+                rows = [batch["person"], warped, rendered, mask.expand(-1, 3, -1, -1) * 2 - 1, tryon]
+            grid_image = torch.cat([r.detach()[:4].cpu() for r in rows], 0)
+            save_image((grid_image + 1) / 2, out / "samples" / f"step_{step:07d}.png", nrow=min(4, rows[0].shape[0]))
+        if main_process and (step % args.save_every == 0 or step == args.steps):
+            atomic_save({"stage": args.stage, "step": step, "model": raw_model.state_dict(),
+                         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                         "rng": torch.get_rng_state(), "args": {k: v for k, v in vars(args).items()}},
+                        checkpoint_file)
+    progress.close()
+    if main_process:
+        save_model(raw_model, out / "model")
+        (out / "args.json").write_text(json.dumps(vars(args), indent=2) + "\n")
+        log.info("done: %d steps, model in %s", step, out / "model")
+    if distributed:
+        dist.destroy_process_group()
+    return out
+
+
+if __name__ == "__main__":
+    main(parse_args(sys.argv[1:]))

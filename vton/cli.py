@@ -1,0 +1,182 @@
+"""Command line: ``python -m vton {tryon,pose,garment-mask,prepare} ...`` (``--help`` on each).
+
+Bad input ends with exit code 2 and one line on stderr, no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .errors import VtonError
+
+log = logging.getLogger("vton")
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def _images(paths: list[str]) -> list[Path]:
+    """Files, and the images inside folders, in a stable order."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            out.append(p)
+    return out
+
+
+def cmd_tryon(args) -> None:
+    from .pipeline import TryOnPipeline
+
+    with TryOnPipeline.from_pretrained(args.model, device=args.device) as pipe:
+        result = pipe(args.person, args.garment, args.garment_mask)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.image.save(out)
+    if args.steps:
+        folder = Path(args.steps)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("tryon", "rendered", "warped_garment", "warped_mask", "composition_mask", "change_mask",
+                     "garment_mask", "keypoints_image", "representation"):
+            getattr(result, name).save(folder / f"{name}.png")
+    if result.num_persons > 1:
+        log.warning("%d persons in the photo: dressed the largest", result.num_persons)
+    print(f"{out} ({result.image.width}x{result.image.height}) in {sum(result.timings.values()):.2f} s")
+
+
+def openpose_json(keypoints: np.ndarray) -> dict:
+    """(18, 3) keypoints -> the VITON/CP-VTON JSON layout (OpenPose COCO-18, ``pose_keypoints``)."""
+    return {"version": 1.0, "people": [{"pose_keypoints": [round(float(v), 3) for v in keypoints.reshape(-1)],
+                                        "face_keypoints": [], "hand_left_keypoints": [], "hand_right_keypoints": []}]}
+
+
+def cmd_pose(args) -> None:
+    from .person import PersonAnalyzer
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    with PersonAnalyzer() as analyzer:
+        for path in _images(args.images):
+            try:
+                analysis = analyzer.analyze(path)
+            except VtonError as err:
+                print(f"error: {err}", file=sys.stderr)
+                failures += 1
+                continue
+            target = out / f"{path.stem}_keypoints.json"
+            target.write_text(json.dumps(openpose_json(analysis.keypoints_in_photo())))
+            print(target)
+    if failures:
+        raise SystemExit(2)
+
+
+def cmd_garment_mask(args) -> None:
+    from .garment import prepare_garment
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for path in _images(args.images):
+        try:
+            garment = prepare_garment(path)
+        except VtonError as err:
+            print(f"error: {err}", file=sys.stderr)
+            failures += 1
+            continue
+        target = out / f"{path.stem}.png"
+        Image.fromarray(garment.mask_full.astype(np.uint8) * 255).save(target)
+        print(target)
+    if failures:
+        raise SystemExit(2)
+
+
+def cmd_prepare(args) -> None:
+    """Plain photos -> the CP-VTON layout, framed to 192x256, with the library's pose and garment masks."""
+    from .garment import prepare_garment
+    from .person import PersonAnalyzer
+
+    root = Path(args.out) / args.split
+    for sub in ("image", "cloth", "cloth-mask", "pose"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    persons, garments = [], []
+    with PersonAnalyzer() as analyzer:
+        for path in _images([args.persons]):
+            try:
+                analysis = analyzer.analyze(path)
+            except VtonError as err:
+                print(f"skipped: {err}", file=sys.stderr)
+                continue
+            name = f"{path.stem}.jpg"
+            Image.fromarray(analysis.image).save(root / "image" / name, quality=95)
+            (root / "pose" / f"{path.stem}_keypoints.json").write_text(json.dumps(openpose_json(analysis.keypoints)))
+            persons.append(name)
+    for path in _images([args.garments]):
+        try:
+            garment = prepare_garment(path)
+        except VtonError as err:
+            print(f"skipped: {err}", file=sys.stderr)
+            continue
+        name = f"{path.stem}.jpg"
+        Image.fromarray(garment.image).save(root / "cloth" / name, quality=95)
+        Image.fromarray(garment.mask.astype(np.uint8) * 255).save(root / "cloth-mask" / name, quality=95)
+        garments.append(name)
+    if not persons or not garments:
+        raise VtonError(f"nothing to pair: {len(persons)} usable person photos, {len(garments)} usable garments")
+    pairs = Path(args.out) / f"{args.split}_pairs.txt"
+    pairs.write_text("".join(f"{p} {g}\n" for p in persons for g in garments))
+    print(f"{len(persons)} persons x {len(garments)} garments -> {pairs}; no image-parse/: the GMM training target "
+          "and the warp IoU need parse maps, try-on and evaluation images do not")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m vton", description="CP-VTON virtual try-on")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("tryon", help="dress the person in a photo in a garment")
+    p.add_argument("person", help="photo of a person (any size)")
+    p.add_argument("garment", help="in-shop garment photo, light plain background (or RGBA)")
+    p.add_argument("-o", "--output", required=True, help="output image file")
+    p.add_argument("--model", help="local folder or Hugging Face Hub repo id (default: the shipped weights)")
+    p.add_argument("--garment-mask", help="garment mask image instead of the automatic one")
+    p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    p.add_argument("--steps", help="folder for the intermediate images")
+    p.set_defaults(func=cmd_tryon)
+
+    p = sub.add_parser("pose", help="COCO-18 keypoints as OpenPose JSON (<stem>_keypoints.json)")
+    p.add_argument("images", nargs="+", help="images or folders")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_pose)
+
+    p = sub.add_parser("garment-mask", help="garment masks (<stem>.png, 0/255)")
+    p.add_argument("images", nargs="+", help="images or folders")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_garment_mask)
+
+    p = sub.add_parser("prepare", help="turn plain photos into a CP-VTON dataset (image, cloth, cloth-mask, pose, pairs)")
+    p.add_argument("--persons", required=True, help="folder of person photos")
+    p.add_argument("--garments", required=True, help="folder of garment photos")
+    p.add_argument("--out", required=True, help="dataset root")
+    p.add_argument("--split", default="test")
+    p.set_defaults(func=cmd_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        args.func(args)
+    except VtonError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,169 @@
+"""The 22-channel person representation of CP-VTON (body shape, head RGB, 18 pose maps), drawn at 256x192.
+
+The same drawing code serves two sources of masks and keypoints:
+    * a photo, through MediaPipe (:func:`masks_from_detection`): what the app and the default training use;
+    * the VITON annotations, LIP parse + OpenPose JSON (:func:`masks_from_parse`): the reference setting.
+
+Channel order and ranges (all in [-1, 1], background -1):
+    0      body shape: the person silhouette downsampled to 12x16 and back (a blur that hides the old garment)
+    1-3    head RGB: the photo inside the head mask (hair, face, hat, sunglasses), -1 elsewhere
+    4-21   pose maps in COCO-18 order: +1 on an 11x11 square at the joint, -1 elsewhere; missing joints all -1
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter
+
+from .image_io import NET_HEIGHT, NET_WIDTH
+
+POSE_RADIUS = 5  # half-width of the pose squares (reference: radius 5, an 11x11 square)
+SHAPE_DOWNSAMPLE = 16  # body shape is resized to (W/16, H/16) and back
+HEAD_LABELS = (1, 2, 4, 13)  # LIP: hat, hair, sunglasses, face
+GARMENT_LABELS = (5, 6, 7)  # LIP: upper-clothes, dress, coat
+NUM_CHANNELS = 22
+
+
+@dataclass
+class PersonMasks:
+    """Boolean (H, W) masks of one person at network resolution."""
+
+    person: np.ndarray
+    head: np.ndarray
+
+
+def body_shape(person: np.ndarray) -> np.ndarray:
+    """(H, W) bool -> (H, W) float32 blurred silhouette in [-1, 1]."""
+    height, width = person.shape
+    image = Image.fromarray(person.astype(np.uint8) * 255)
+    small = image.resize((width // SHAPE_DOWNSAMPLE, height // SHAPE_DOWNSAMPLE), Image.Resampling.BILINEAR)
+    back = small.resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(back, dtype=np.float32) / 127.5 - 1.0
+
+
+def head_rgb(photo: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 photo and (H, W) bool head mask -> (3, H, W) float32: photo in [-1, 1] on the head, -1 off."""
+    rgb = photo.astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0
+    return np.where(head[None], rgb, -1.0).astype(np.float32)
+
+
+def pose_maps(keypoints: np.ndarray, height: int = NET_HEIGHT, width: int = NET_WIDTH,
+              radius: int = POSE_RADIUS) -> np.ndarray:
+    """(18, 2+) keypoints in pixels -> (18, H, W) float32 maps, +1 on a (2r+1)^2 square, -1 elsewhere.
+
+    Joints with x <= 1 or y <= 1 are missing (the OpenPose convention the reference follows).
+    """
+    maps = np.full((len(keypoints), height, width), -1.0, dtype=np.float32)
+    for j, (x, y) in enumerate(np.asarray(keypoints, dtype=np.float64)[:, :2]):
+        if x > 1 and y > 1:
+            canvas = Image.new("L", (width, height))
+            ImageDraw.Draw(canvas).rectangle((x - radius, y - radius, x + radius, y + radius), fill=255, outline=255)
+            maps[j] = np.asarray(canvas, dtype=np.float32) / 127.5 - 1.0
+    return maps
+
+
+def person_representation(photo: np.ndarray, masks: PersonMasks, keypoints: np.ndarray) -> torch.Tensor:
+    """Build the 22-channel representation.
+
+    Args:
+        photo: (H, W, 3) uint8 RGB at network resolution (256x192).
+        masks: person and head masks at the same resolution.
+        keypoints: (18, 3) COCO-18 (x, y, confidence) in the photo's pixels.
+    Returns:
+        (22, H, W) float32 tensor in [-1, 1].
+    """
+    height, width = photo.shape[:2]
+    if masks.person.shape != (height, width):
+        raise ValueError(f"expected masks of shape {(height, width)}, got {masks.person.shape}")
+    channels = np.concatenate([
+        body_shape(masks.person)[None],
+        head_rgb(photo, masks.head),
+        pose_maps(keypoints, height, width),
+    ])
+    return torch.from_numpy(channels)
+
+
+def masks_from_parse(parse: np.ndarray) -> PersonMasks:
+    """LIP label map (H, W) -> person (label > 0) and head (hat, hair, sunglasses, face) masks."""
+    return PersonMasks(person=parse > 0, head=np.isin(parse, HEAD_LABELS))
+
+
+def garment_region(parse: np.ndarray) -> np.ndarray:
+    """LIP label map -> (H, W) bool mask of the worn upper garment (upper-clothes, dress, coat): the GMM target."""
+    return np.isin(parse, GARMENT_LABELS)
+
+
+def _polygon_mask(points: np.ndarray, height: int, width: int) -> np.ndarray:
+    canvas = Image.new("L", (width, height))
+    ImageDraw.Draw(canvas).polygon([tuple(p) for p in points.astype(np.float64)], fill=255, outline=255)
+    return np.asarray(canvas) > 0
+
+
+def head_mask(photo: np.ndarray, person: np.ndarray, keypoints: np.ndarray, face: np.ndarray | None,
+              face_outline: list[int] | None = None) -> np.ndarray:
+    """Head (hair + face + neck, as LIP labels them) from a person mask, keypoints and optional face landmarks.
+
+    1. Face: the polygon of the face-outline landmarks (without them: an ellipse from nose, eyes and ears).
+    2. Above the chin: the person mask within a band around the face (hair, hat).
+    3. Below the chin, down to just under the neck: person pixels whose colour is nearer to the hair or skin
+       colour (sampled above and inside the face) than to the garment colour (sampled on the chest): long hair
+       and the neck, which LIP labels face.
+
+    Args:
+        photo: (H, W, 3) uint8.
+        person: (H, W) bool person mask.
+        keypoints: (18, 3) COCO-18 in pixels.
+        face: (478, 2) face landmarks in pixels, or None.
+        face_outline: indices of the outline landmarks (see :func:`vton.pose.face_oval_indices`).
+    Returns:
+        (H, W) bool.
+    """
+    height, width = person.shape
+    ys = np.arange(height)[:, None]
+    xs = np.arange(width)[None, :]
+    present = keypoints[:, 2] > 0
+    if face is not None and face_outline:
+        outline = face[face_outline]
+        face_area = _polygon_mask(outline, height, width)
+        cx = float(outline[:, 0].mean())
+        half_width = 0.5 * float(outline[:, 0].max() - outline[:, 0].min())
+        chin, brow = float(outline[:, 1].max()), float(outline[:, 1].min())
+    else:
+        head_points = [j for j in (0, 14, 15, 16, 17) if present[j]]
+        if not head_points:
+            return np.zeros_like(person)
+        pts = keypoints[head_points, :2]
+        cx, cy = float(pts[:, 0].mean()), float(pts[:, 1].mean())
+        spread = float(pts[:, 0].max() - pts[:, 0].min()) if len(pts) > 1 else 0.0
+        half_width = max(0.65 * spread, 0.08 * width)
+        neck_y = float(keypoints[1, 1]) if present[1] else cy + 3 * half_width
+        chin = cy + 0.55 * (neck_y - cy)
+        brow = cy - 1.3 * half_width
+        face_area = ((xs - cx) / half_width) ** 2 + ((ys - cy) / (1.3 * half_width)) ** 2 <= 1
+    band = np.abs(xs - cx) <= 1.6 * half_width
+    head = face_area | (person & band & (ys <= chin))
+
+    # 3. below the chin: the neck (a column under the face) and long hair (hair-coloured person pixels)
+    if present[1] and present[2] and present[5]:
+        neck_y = float(keypoints[1, 1])
+        shoulder_width = float(abs(keypoints[2, 0] - keypoints[5, 0]))
+        neck = person & (ys > chin) & (ys <= chin + 0.35 * max(neck_y - chin, 0.0)) & (np.abs(xs - cx) <= 0.6 * half_width)
+        head |= neck
+        image = photo.astype(np.float32)
+        hair = person & band & (ys < brow) & ~face_area
+        skin = face_area & (ys > brow + 0.3 * (chin - brow))
+        chest = person & (ys >= neck_y + 0.35 * shoulder_width) & (ys <= neck_y + 0.8 * shoulder_width) \
+            & (np.abs(xs - keypoints[1, 0]) <= 0.25 * shoulder_width)
+        if min(hair.sum(), skin.sum(), chest.sum()) >= 10:
+            d_hair, d_skin, d_chest = (np.linalg.norm(image - image[m].mean(axis=0), axis=2) for m in (hair, skin, chest))
+            below = person & (ys > chin) & (ys <= neck_y + 0.1 * shoulder_width) & (np.abs(xs - cx) <= 2.0 * half_width)
+            head |= below & (d_hair < 0.7 * d_chest) & (d_hair < d_skin)
+    return head
+
+
+def smooth_mask(mask: np.ndarray, radius: float = 1.0) -> np.ndarray:
+    """Light clean-up of a binary mask (Gaussian blur + threshold)."""
+    image = Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(radius))
+    return np.asarray(image) >= 128
