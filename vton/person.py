@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,14 +67,15 @@ class PersonAnalyzer:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def frame(self, photo: Image.Image) -> Framing:
-        """The 3:4 window around the largest person of a full-size photo."""
+    def frame(self, photo: Image.Image) -> tuple[Framing, int]:
+        """The 3:4 window around the largest person of a full-size photo, and how many persons it shows."""
         scale = min(1.0, DETECT_MAX_SIDE / max(photo.size))
         small = photo if scale == 1.0 else photo.resize(
             (max(1, round(photo.width * scale)), max(1, round(photo.height * scale))), Image.Resampling.BILINEAR)
         detection = self.detector.detect(np.asarray(small))
         x0, y0, x1, y1 = detection.box()
-        return Framing.around((x0 / scale, y0 / scale, x1 / scale, y1 / scale), photo.width, photo.height)
+        framing = Framing.around((x0 / scale, y0 / scale, x1 / scale, y1 / scale), photo.width, photo.height)
+        return framing, detection.num_persons
 
     def analyze(self, source, name: str | None = None) -> PersonAnalysis:
         """Photo (path, PIL image or array, any size) -> :class:`PersonAnalysis`.
@@ -81,10 +83,13 @@ class PersonAnalyzer:
         Raises:
             InputError: unreadable image, or no person found.
         """
-        photo, _ = load_image(source, name=name or "person photo")
-        framing = self.frame(photo)
+        is_path = isinstance(source, (str, os.PathLike))
+        photo, _ = load_image(source, name=name or (None if is_path else "person photo"))
+        framing, num_persons = self.frame(photo)
         image = np.asarray(framing.crop(photo))
-        return self._analyze_framed(photo, framing, image)
+        analysis = self._analyze_framed(photo, framing, image)
+        analysis.num_persons = max(analysis.num_persons, num_persons)  # the window may hold only the largest
+        return analysis
 
     def analyze_network_image(self, image: np.ndarray) -> PersonAnalysis:
         """An image already framed at 256x192 (a VITON photo): no framing, same detection and drawing."""

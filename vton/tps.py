@@ -107,9 +107,11 @@ def tps_grid(theta: torch.Tensor, basis: torch.Tensor, control_points: torch.Ten
     n = control_points.shape[0]
     if theta.dim() != 2 or theta.shape[1] != 2 * n:
         raise ValueError(f"expected theta of shape (B, {2 * n}), got {tuple(theta.shape)}")
+    b = theta.shape[0]
     targets = control_points.to(theta.dtype) + torch.stack([theta[:, :n], theta[:, n:]], dim=2)  # (B, N, 2)
-    grid = torch.matmul(basis.to(theta.dtype), targets)  # (B, HW, 2)
-    return grid.view(theta.shape[0], height, width, 2)
+    # one (HW, N) x (N, B*2) product: the basis is never copied per batch item
+    grid = basis.to(theta.dtype) @ targets.permute(1, 0, 2).reshape(n, b * 2)  # (HW, B*2)
+    return grid.view(height, width, b, 2).permute(2, 0, 1, 3)  # (B, H, W, 2)
 
 
 def tps_grid_direct(theta: torch.Tensor, height: int, width: int, grid_size: int = 5) -> torch.Tensor:
@@ -135,14 +137,18 @@ def tps_grid_direct(theta: torch.Tensor, height: int, width: int, grid_size: int
         torch.linspace(-1, 1, width, dtype=theta.dtype, device=theta.device),
         indexing="ij",
     )
-    # (B, H, W, 1, N) broadcast of every pixel against every control point, as the reference does.
-    dx = xs[None, :, :, None] - cp[:, 0]
-    dy = ys[None, :, :, None] - cp[:, 1]
-    u = tps_kernel(dx**2 + dy**2)  # (1, H, W, N)
+    # Every pixel against every control point, per batch item: (B, H, W, N), as the reference does.
+    b = theta.shape[0]
+    px = xs.expand(b, height, width)[..., None]
+    py = ys.expand(b, height, width)[..., None]
+    u = tps_kernel((px - cp[:, 0]) ** 2 + (py - cp[:, 1]) ** 2)  # (B, H, W, N)
     w, a = coefficients[:, :n], coefficients[:, n:]  # (B, N, 2), (B, 3, 2)
-    bend = torch.einsum("hwn,bnc->bhwc", u[0], w)
-    affine = a[:, None, None, 0] + a[:, None, None, 1] * xs[None, :, :, None] + a[:, None, None, 2] * ys[None, :, :, None]
-    return affine + bend
+    out = []
+    for c in range(2):
+        bend = (w[:, None, None, :, c] * u).sum(-1)
+        affine = a[:, None, None, 0, c] + a[:, None, None, 1, c] * px[..., 0] + a[:, None, None, 2, c] * py[..., 0]
+        out.append(affine + bend)
+    return torch.stack(out, dim=-1)
 
 
 class TpsGridGen(nn.Module):

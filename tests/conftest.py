@@ -1,0 +1,77 @@
+"""Shared fixtures: the shared VITON data and MediaPipe models beside the checkout, tiny random-weight models."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VTON_SHARED", ROOT.parent / "shared"))
+VITON = SHARED / "data" / "viton"
+MODELS = SHARED / "models"
+
+os.environ.setdefault("VTON_MEDIAPIPE_DIR", str(MODELS))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: long-running (training, browser, many clients)")
+    if not VITON.is_dir() or not MODELS.is_dir():
+        raise pytest.UsageError(f"tests need the shared data at {SHARED} (set VTON_SHARED)")
+
+
+def viton_pairs(start: int = 0, count: int = 8) -> list[tuple[str, str]]:
+    lines = (VITON / "train_pairs.txt").read_text().split("\n")
+    return [tuple(line.split()) for line in lines[start: start + count]]
+
+
+def person_path(name: str) -> Path:
+    return VITON / "train" / "image" / name
+
+
+def garment_path(name: str) -> Path:
+    return VITON / "train" / "cloth" / name
+
+
+@pytest.fixture(scope="session")
+def analyzer():
+    from vton.person import PersonAnalyzer
+
+    with PersonAnalyzer() as a:
+        yield a
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A pipeline folder in Hub format with small random-weight models (ngf 8)."""
+    import torch
+
+    from vton.gmm import GMM, GMMConfig
+    from vton.hub import save_model
+    from vton.tom import TOM, TOMConfig
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny_model")
+    gmm = GMM(GMMConfig(ngf=8))
+    torch.nn.init.normal_(gmm.regression.linear.weight, 0, 0.01)  # a non-identity warp
+    save_model(gmm, folder / "gmm")
+    save_model(TOM(TOMConfig(ngf=8)), folder / "tom")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def pipeline(tiny_model_dir):
+    from vton.pipeline import TryOnPipeline
+
+    with TryOnPipeline.from_pretrained(tiny_model_dir, device="cpu") as pipe:
+        yield pipe
+
+
+@pytest.fixture(scope="session")
+def astronaut():
+    from PIL import Image
+    from skimage import data
+
+    return Image.fromarray(data.astronaut())

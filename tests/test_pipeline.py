@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import garment_path, person_path, viton_pairs
+from vton.errors import InputError, ModelLoadError
+from vton.pipeline import TryOnPipeline
+
+
+def test_astronaut_result_keeps_the_photo_outside_the_change(pipeline, astronaut):
+    result = pipeline(astronaut, garment_path(viton_pairs(0, 1)[0][1]))
+    assert result.image.size == astronaut.size
+    assert result.tryon.size == (192, 256)
+    for name in ("warped_garment", "rendered", "representation"):
+        assert getattr(result, name).size == (192, 256)
+    assert result.keypoints_image.size == astronaut.size
+    photo, out = np.asarray(astronaut).astype(int), np.asarray(result.image).astype(int)
+    changed = np.abs(out - photo).sum(2) > 0
+    assert 0 < changed.mean() < 0.9
+    # the head is never changed: pixels around the nose keep the photo's values exactly
+    nose = result.keypoints[0]
+    x, y = int(nose[0]), int(nose[1])
+    assert not changed[y - 5:y + 5, x - 5:x + 5].any()
+    # outside the framing window nothing changes either
+    x0, _, x1, _ = pipeline.analyze_person(astronaut).framing.photo_box()
+    assert not changed[:, :x0].any() and not changed[:, x1:].any()
+    assert set(result.timings) >= {"person", "garment", "warp", "tryon", "compose"}
+
+
+def test_several_garments_are_one_batch(pipeline):
+    person = person_path(viton_pairs(0, 1)[0][0])
+    garments = [garment_path(g) for _, g in viton_pairs(0, 3)]
+    results = pipeline(person, garments)
+    assert len(results) == 3
+    single = pipeline(person, garments[1])
+    assert np.abs(np.asarray(results[1].tryon, int) - np.asarray(single.tryon, int)).max() <= 1
+    assert not np.array_equal(np.asarray(results[0].warped_garment), np.asarray(results[1].warped_garment))
+
+
+def test_bad_inputs_leave_the_pipeline_working(pipeline, astronaut, tmp_path):
+    with pytest.raises(InputError, match="no person"):
+        pipeline(Image.new("RGB", (200, 200), "white"), garment_path(viton_pairs(0, 1)[0][1]))
+    with pytest.raises(InputError, match="no garment"):
+        pipeline(astronaut, Image.new("RGB", (192, 256), (250, 250, 250)))
+    result = pipeline(astronaut, garment_path(viton_pairs(0, 1)[0][1]))
+    assert result.image.size == astronaut.size
+
+
+def test_from_pretrained_errors(tmp_path):
+    with pytest.raises(ModelLoadError, match="not in the Hugging Face cache"):
+        TryOnPipeline.from_pretrained("nobody/no-such-vton-model")
+    with pytest.raises(ModelLoadError, match="missing config.json"):
+        TryOnPipeline.from_pretrained(tmp_path)
+    with pytest.raises(ModelLoadError, match="not a folder"):
+        TryOnPipeline.from_pretrained(str(tmp_path / "missing" / "folder"))

@@ -1,0 +1,65 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vton.tps import TpsGridGen, pixel_grid, tps_control_points, tps_grid_direct
+
+
+def test_control_points_are_x_major():
+    cp = tps_control_points(5)
+    axis = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    for k in range(25):
+        assert cp[k, 0] == axis[k // 5] and cp[k, 1] == axis[k % 5]
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_matches_direct_formulation(batch):
+    torch.manual_seed(0)
+    theta = torch.randn(batch, 50) * 0.2
+    fast = TpsGridGen(256, 192)(theta)
+    direct = tps_grid_direct(theta.double(), 256, 192).float()
+    assert fast.shape == (batch, 256, 192, 2)
+    assert (fast - direct).abs().max().item() <= 1e-5
+
+
+def test_other_output_size_is_the_same_warp():
+    torch.manual_seed(1)
+    theta = torch.randn(2, 50) * 0.2
+    gen = TpsGridGen(256, 192)
+    big = gen(theta, size=(512, 384))
+    assert (big - tps_grid_direct(theta.double(), 512, 384).float()).abs().max().item() <= 1e-5
+    # a corner-aligned grid: the corners of both sizes sample the same place
+    small = gen(theta)
+    for (i, j), (bi, bj) in [((0, 0), (0, 0)), ((255, 191), (511, 383)), ((0, 191), (0, 383))]:
+        assert torch.allclose(small[:, i, j], big[:, bi, bj], atol=1e-5)
+
+
+def test_zero_theta_is_identity_with_align_corners():
+    gen = TpsGridGen(256, 192)
+    grid = gen(torch.zeros(1, 50))
+    assert torch.allclose(grid[0].view(-1, 2), pixel_grid(256, 192).float(), atol=1e-5)
+    image = torch.rand(1, 3, 256, 192)
+    warped = F.grid_sample(image, grid, align_corners=True)
+    assert (warped - image).abs().max().item() < 1e-4
+    # the modern default align_corners=False does not reproduce the input
+    assert (F.grid_sample(image, grid, align_corners=False) - image).abs().max().item() > 0.05
+
+
+def test_pure_shift_moves_every_pixel():
+    theta = torch.zeros(1, 50)
+    theta[:, :25] = 0.1  # every control point 0.1 to the right
+    grid = TpsGridGen(256, 192)(theta)
+    assert torch.allclose(grid[..., 0], pixel_grid(256, 192).float()[:, 0].view(1, 256, 192) + 0.1, atol=1e-5)
+
+
+def test_constants_are_nonpersistent_buffers_that_follow_to():
+    gen = TpsGridGen(256, 192)
+    assert gen.state_dict() == {}
+    half = gen.to(torch.float64)
+    assert half.basis.dtype == torch.float64
+    assert {name for name, _ in gen.named_buffers()} == {"control_points", "basis"}
+
+
+def test_theta_shape_is_checked():
+    with pytest.raises(ValueError, match=r"expected theta of shape \(B, 50\)"):
+        TpsGridGen(256, 192)(torch.zeros(2, 49))
