@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
-from torchmetrics.functional import peak_signal_noise_ratio as psnr
-from torchmetrics.functional import structural_similarity_index_measure as ssim
+from torchmetrics.functional.image import peak_signal_noise_ratio as psnr
+from torchmetrics.functional.image import structural_similarity_index_measure as ssim
 from torchvision.utils import save_image
 from tqdm import tqdm
 

@@ -28,7 +28,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Sampler
-from torchmetrics.functional import structural_similarity_index_measure as ssim
+from torchmetrics.functional.image import structural_similarity_index_measure as ssim
 from torchvision.utils import save_image
 from tqdm import tqdm
 
@@ -75,6 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save-every", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--stop-at", type=int, help="save and stop after this step (time-boxed sessions); --resume goes on")
     return p.parse_args(argv)
 
 
@@ -229,7 +230,8 @@ def main(args: argparse.Namespace) -> Path:
     model.train()
     started, window = time.time(), []
     batches = iter(loader)
-    while step < args.steps:
+    last = min(args.steps, args.stop_at or args.steps)
+    while step < last:
         batch = {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in next(batches).items()}
         # 3. forward and losses
         with autocast:
@@ -290,13 +292,13 @@ def main(args: argparse.Namespace) -> Path:
                 rows = [batch["person"], warped, rendered, mask.expand(-1, 3, -1, -1) * 2 - 1, tryon]
             grid_image = torch.cat([r.detach()[:4].cpu() for r in rows], 0)
             save_image((grid_image + 1) / 2, out / "samples" / f"step_{step:07d}.png", nrow=min(4, rows[0].shape[0]))
-        if main_process and (step % args.save_every == 0 or step == args.steps):
+        if main_process and (step % args.save_every == 0 or step == last):
             atomic_save({"stage": args.stage, "step": step, "model": raw_model.state_dict(),
                          "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                          "rng": torch.get_rng_state(), "args": {k: v for k, v in vars(args).items()}},
                         checkpoint_file)
     progress.close()
-    if main_process:
+    if main_process and step >= args.steps:
         save_model(raw_model, out / "model")
         (out / "args.json").write_text(json.dumps(vars(args), indent=2) + "\n")
         log.info("done: %d steps, model in %s", step, out / "model")

@@ -30,6 +30,12 @@ def _images(paths: list[str]) -> list[Path]:
     return out
 
 
+def _about(path: Path, err: Exception) -> str:
+    """An error message that names the file it is about."""
+    text = str(err)
+    return text if str(path) in text else f"{path}: {text}"
+
+
 def cmd_tryon(args) -> None:
     from .pipeline import TryOnPipeline
 
@@ -66,7 +72,7 @@ def cmd_pose(args) -> None:
             try:
                 analysis = analyzer.analyze(path)
             except VtonError as err:
-                print(f"error: {err}", file=sys.stderr)
+                print(f"error: {_about(path, err)}", file=sys.stderr)
                 failures += 1
                 continue
             target = out / f"{path.stem}_keypoints.json"
@@ -86,7 +92,7 @@ def cmd_garment_mask(args) -> None:
         try:
             garment = prepare_garment(path)
         except VtonError as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {_about(path, err)}", file=sys.stderr)
             failures += 1
             continue
         target = out / f"{path.stem}.png"
@@ -110,7 +116,7 @@ def cmd_prepare(args) -> None:
             try:
                 analysis = analyzer.analyze(path)
             except VtonError as err:
-                print(f"skipped: {err}", file=sys.stderr)
+                print(f"skipped {_about(path, err)}", file=sys.stderr)
                 continue
             name = f"{path.stem}.jpg"
             Image.fromarray(analysis.image).save(root / "image" / name, quality=95)
@@ -120,7 +126,7 @@ def cmd_prepare(args) -> None:
         try:
             garment = prepare_garment(path)
         except VtonError as err:
-            print(f"skipped: {err}", file=sys.stderr)
+            print(f"skipped {_about(path, err)}", file=sys.stderr)
             continue
         name = f"{path.stem}.jpg"
         Image.fromarray(garment.image).save(root / "cloth" / name, quality=95)

@@ -1,0 +1,84 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from conftest import ROOT, VITON, garment_path, person_path, viton_pairs
+
+
+def run(*args, timeout=300):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "vton", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, env=env)
+
+
+def test_pose_writes_dataset_json_in_input_pixels(tmp_path, astronaut):
+    person = viton_pairs(0, 1)[0][0]
+    astronaut.save(tmp_path / "astronaut.png")
+    proc = run("pose", person_path(person), tmp_path / "astronaut.png", "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "out" / f"{person[:-4]}_keypoints.json").read_text())
+    ours = np.array(data["people"][0]["pose_keypoints"]).reshape(18, 3)
+    truth = np.array(json.loads((VITON / "train" / "pose" / f"{person[:-4]}_keypoints.json").read_text())
+                     ["people"][0]["pose_keypoints"]).reshape(18, 3)
+    both = (ours[:, 2] > 0) & (truth[:, 2] > 0)
+    assert np.median(np.linalg.norm(ours[both, :2] - truth[both, :2], axis=1)) < 8
+    astro = np.array(json.loads((tmp_path / "out" / "astronaut_keypoints.json").read_text())
+                     ["people"][0]["pose_keypoints"]).reshape(18, 3)
+    assert astro[0, 2] > 0 and 150 < astro[0, 0] < 320  # the nose, in the 512x512 photo's pixels
+
+
+def test_garment_mask_command(tmp_path):
+    garment = viton_pairs(0, 1)[0][1]
+    proc = run("garment-mask", garment_path(garment), "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    mask = np.asarray(Image.open(tmp_path / f"{garment[:-4]}.png"))
+    assert mask.shape == (256, 192) and set(np.unique(mask)) == {0, 255}
+
+
+def test_tryon_command_and_bad_input(tmp_path, tiny_model_dir, astronaut):
+    astronaut.save(tmp_path / "astronaut.jpg")
+    garment = garment_path(viton_pairs(0, 1)[0][1])
+    proc = run("tryon", tmp_path / "astronaut.jpg", garment, "-o", tmp_path / "out.png", "--model", tiny_model_dir,
+               "--steps", tmp_path / "steps")
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(tmp_path / "out.png").size == (512, 512)
+    assert (tmp_path / "steps" / "warped_garment.png").is_file()
+
+    Image.new("RGB", (300, 300), "white").save(tmp_path / "empty.jpg")
+    (tmp_path / "broken.jpg").write_bytes(b"garbage")
+    for args, message in [
+        (("tryon", tmp_path / "empty.jpg", garment, "-o", tmp_path / "x.png", "--model", tiny_model_dir), "no person"),
+        (("tryon", tmp_path / "broken.jpg", garment, "-o", tmp_path / "x.png", "--model", tiny_model_dir), "not a readable image"),
+        (("tryon", tmp_path / "astronaut.jpg", garment, "-o", tmp_path / "x.png", "--model", "nobody/nothing"), "Hugging Face cache"),
+        (("pose", tmp_path / "missing.jpg", "--out", tmp_path), "no such file"),
+    ]:
+        proc = run(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_prepare_builds_a_cp_vton_dataset(tmp_path, astronaut):
+    persons, garments = tmp_path / "persons", tmp_path / "garments"
+    persons.mkdir()
+    garments.mkdir()
+    astronaut.save(persons / "astronaut.png")
+    Image.new("RGB", (100, 100), "white").save(persons / "empty.png")
+    for _, g in viton_pairs(0, 2):
+        Image.open(garment_path(g)).save(garments / g)
+    proc = run("prepare", "--persons", persons, "--garments", garments, "--out", tmp_path / "data")
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped" in proc.stderr and "empty.png" in proc.stderr
+    root = tmp_path / "data" / "test"
+    assert Image.open(root / "image" / "astronaut.jpg").size == (192, 256)
+    assert len(list((root / "cloth").iterdir())) == 2 and len(list((root / "cloth-mask").iterdir())) == 2
+    pairs = (tmp_path / "data" / "test_pairs.txt").read_text().split()
+    assert len(pairs) == 4 and pairs[0] == "astronaut.jpg"
+    pose = json.loads((root / "pose" / "astronaut_keypoints.json").read_text())
+    assert len(pose["people"][0]["pose_keypoints"]) == 54

@@ -1,0 +1,111 @@
+"""A fresh clone trains a tiny run end to end: GMM, resume, TOM, evaluate, export, load, DDP on CPU."""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import ROOT, VITON, viton_pairs
+from training import evaluate, export, train
+from vton.pipeline import TryOnPipeline
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pairs_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pairs") / "pairs.txt"
+    path.write_text("".join(f"{p} {g}\n" for p, g in viton_pairs(40, 6)))
+    return path
+
+
+def common(pairs_file, out, cache, *extra):
+    return ["--dataroot", str(VITON), "--split", "train", "--pairs", str(pairs_file), "--out", str(out),
+            "--cache-dir", str(cache), "--ngf", "8", "--batch-size", "2", "--workers", "0", "--log-every", "1",
+            "--sample-every", "2", "--save-every", "2", *extra]
+
+
+def test_train_resume_evaluate_export(pairs_file, tmp_path):
+    cache = tmp_path / "cache"
+    # 1. GMM in one go, and the same run stopped at step 2 then resumed: identical weights
+    whole = train.main(train.parse_args(["gmm", *common(pairs_file, tmp_path / "gmm", cache, "--steps", "4", "--hflip")]))
+    assert len(list(cache.rglob("*.npz"))) == 6  # detections cached once per photo
+    train.main(train.parse_args(["gmm", *common(pairs_file, tmp_path / "gmm2", cache, "--steps", "4", "--hflip",
+                                                "--stop-at", "2")]))
+    assert torch.load(tmp_path / "gmm2" / "checkpoint.pt", weights_only=True)["step"] == 2
+    assert not (tmp_path / "gmm2" / "model").exists()
+    train.main(train.parse_args(["gmm", *common(pairs_file, tmp_path / "gmm2", cache, "--steps", "4", "--hflip",
+                                                "--resume")]))
+    a = torch.load(whole / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "gmm2" / "checkpoint.pt", weights_only=True)
+    assert a["step"] == b["step"] == 4
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    assert a["optimizer"]["state"][0]["exp_avg"].equal(b["optimizer"]["state"][0]["exp_avg"])
+    # the learning rate really decays (linear from half of the steps), the log and samples are written
+    rows = list(csv.DictReader((whole / "log.csv").open()))
+    assert [float(r["lr"]) for r in rows] == pytest.approx([1e-4, 1e-4, 5e-5, 0.0])
+    assert {"l1", "mask", "grid"} <= set(rows[0])
+    assert (whole / "samples" / "step_0000004.png").is_file()
+
+    # 2. TOM on the GMM's warps
+    tom = train.main(train.parse_args(["tom", *common(pairs_file, tmp_path / "tom", cache, "--steps", "2",
+                                                      "--gmm", str(whole))]))
+    rows = list(csv.DictReader((tom / "log.csv").open()))
+    assert {"l1", "mask", "ssim"} <= set(rows[0])
+
+    # 3. export, then evaluate the exported folder: paired metrics and the identity baseline
+    folder = export.main(["--gmm", str(whole), "--tom", str(tom), "--out", str(tmp_path / "export"), "--fp16"])
+    result = evaluate.main(evaluate.parse_args([
+        "--dataroot", str(VITON), "--split", "train", "--pairs", str(pairs_file), "--model", str(folder),
+        "--cache-dir", str(cache), "--json", str(tmp_path / "eval.json"), "--workers", "0",
+        "--images", str(tmp_path / "images")]))
+    assert result["paired"] == 6 and result["unpaired"] == 0
+    m = result["metrics"]
+    for key in ("model/warp_iou", "identity/warp_iou", "model/ssim", "model/psnr", "model/l1"):
+        assert key in m
+    assert 0 < m["model/warp_iou"] < 1 and 0 < m["identity/warp_iou"] < 1 and -1 < m["model/ssim"] < 1
+    assert json.loads((tmp_path / "eval.json").read_text())["metrics"] == m
+    assert (tmp_path / "eval.png").is_file() and len(list((tmp_path / "images").iterdir())) == 6
+
+    # 4. the exported folder: fp16 safetensors, a model card, and it loads into the pipeline
+    assert (folder / "gmm" / "model.safetensors").is_file() and (folder / "tom" / "config.json").is_file()
+    export.main(["--gmm", str(whole), "--tom", str(tom), "--out", str(folder), "--fp16",
+                 "--metrics", str(tmp_path / "eval.json")])
+    card = (folder / "README.md").read_text()
+    assert "research use only" in card and "training.evaluate" in card and f"{m['model/ssim']:.4f}" in card
+    with TryOnPipeline.from_pretrained(folder, device="cpu") as pipe:
+        assert pipe.gmm.config.ngf == 8
+
+
+def test_annotation_representation_and_torchrun_ddp(pairs_file, tmp_path):
+    """The reference setting (parse + OpenPose) trains too; two CPU processes with gloo run DDP."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or "torchrun"
+    args = ["gmm", *common(pairs_file, tmp_path / "ddp", tmp_path / "cache", "--steps", "2",
+                           "--representation", "annotations")]
+    proc = subprocess.run([torchrun, "--nproc_per_node=2", "--master_port=29517", "-m", "training.train", *args],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "world size 2" in proc.stderr
+    state = torch.load(tmp_path / "ddp" / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 2
+    assert (tmp_path / "ddp" / "model" / "model.safetensors").is_file()
+
+
+def test_push_to_hub_offline_is_a_clear_error(tmp_path, tiny_model_dir):
+    from training import push_to_hub
+
+    folder = tmp_path / "export"
+    shutil.copytree(tiny_model_dir, folder)
+    assert push_to_hub.main(["--folder", str(folder), "--repo-id", "someone/vton"]) == 2  # no model card
+    (folder / "README.md").write_text("# card\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", HF_TOKEN="hf_dummy")
+    proc = subprocess.run([sys.executable, "-m", "training.push_to_hub", "--folder", str(folder), "--repo-id",
+                           "someone/vton"], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: upload to someone/vton failed") and "Traceback" not in proc.stderr
