@@ -1,0 +1,136 @@
+"""The Gradio app on a real local server: gradio_client round trips, errors, parallel clients, a real browser."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+DEMO = ROOT / "demo"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir, tmp_path_factory):
+    """`python app.py` as a user starts it, on localhost, with small random weights (the shipped ones are tested
+    in test_default_weights)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("app") / "server.log"
+    env = dict(os.environ, VTON_MODEL=str(tiny_model_dir), PYTHONUNBUFFERED="1")
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app exited: {log.read_text()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(1)
+    else:
+        proc.kill()
+        raise RuntimeError("app did not start in 180 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
+
+
+def tryon(client, person, garment, mask=None):
+    from gradio_client import handle_file
+
+    return client.predict(handle_file(str(person)), handle_file(str(garment)), handle_file(str(mask)) if mask else None,
+                          api_name="/tryon")
+
+
+def test_round_trip_keeps_the_photo_size(client):
+    person, garment = DEMO / "persons" / "astronaut.jpg", DEMO / "garments" / "000257_1.jpg"
+    result, keypoints, representation, warped, composition, timing = tryon(client, person, garment)
+    assert Image.open(result).size == Image.open(person).size
+    assert Image.open(keypoints).size == Image.open(person).size
+    assert Image.open(warped).size == (192, 256)
+    assert " s** on CPU" in timing and "warp" in timing
+    mask = client.predict(__import__("gradio_client").handle_file(str(garment)), api_name="/garment_mask")
+    assert Image.open(mask).size == (192, 256)
+
+
+def test_errors_come_back_and_the_server_keeps_serving(client, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    empty = tmp_path / "empty.jpg"
+    Image.new("RGB", (300, 300), "white").save(empty)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image at all")
+    garment = DEMO / "garments" / "000257_1.jpg"
+    for person, garment_file, message in [(empty, garment, "no person"), (broken, garment, "not a readable image"),
+                                          (DEMO / "persons" / "000117_0.jpg", empty, "no garment")]:
+        with pytest.raises(AppError, match=message):
+            tryon(client, person, garment_file)
+    result = tryon(client, DEMO / "persons" / "000117_0.jpg", garment)[0]
+    assert Image.open(result).size == (192, 256)
+
+
+def test_eight_parallel_clients(server):
+    from gradio_client import Client
+
+    persons = sorted((DEMO / "persons").glob("*.jpg"))
+    garments = sorted((DEMO / "garments").glob("*.jpg"))
+
+    def one(i):
+        c = Client(server, verbose=False)
+        person = persons[i % len(persons)]
+        out = tryon(c, person, garments[i % len(garments)])[0]
+        return Image.open(out).size == Image.open(person).size
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(one, range(8)))
+
+
+def test_browser_runs_an_example(server, tmp_path):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(server, wait_until="networkidle")
+        page.get_by_text("Examples: click to run").wait_for()
+        assert page.locator("#tryon-result img").count() == 0  # nothing before the click
+        # the first example (a VITON person and garment); Gradio lays a translucent status layer over the table
+        page.locator("table tbody tr td").first.click(force=True)
+        page.locator("#tryon-timing").get_by_text("on CPU").wait_for(timeout=120_000)
+        image = page.locator("#tryon-result img").first
+        image.wait_for(timeout=30_000)
+        assert "file=" in image.get_attribute("src")
+        size = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        assert size == [192, 256]
+        page.get_by_text("Intermediate steps").click()
+        page.screenshot(path=str(artifacts / "app_example.png"), full_page=True)
+        browser.close()
