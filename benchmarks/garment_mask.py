@@ -16,6 +16,7 @@ from PIL import Image
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from training.dataset import read_pairs  # noqa: E402
 from vton.garment import auto_garment_mask  # noqa: E402
 
 
@@ -29,7 +30,7 @@ def main() -> None:
     parser.add_argument("--worst", type=int, default=0)
     args = parser.parse_args()
     root = Path(args.dataroot)
-    names = [line.split()[1] for line in (root / args.pairs).read_text().splitlines() if line.strip()]
+    names = [garment for _, garment in read_pairs(root, args.pairs)]
     names = names[args.start: args.start + args.count]
     scores = []
     for name in tqdm(names, desc="garments"):

@@ -18,6 +18,7 @@ from PIL import Image
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from training.dataset import read_pairs  # noqa: E402
 from vton.person import PersonAnalyzer  # noqa: E402
 from vton.pose import COCO18_NAMES  # noqa: E402
 from vton.representation import HEAD_LABELS  # noqa: E402
@@ -41,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
 
     root = Path(args.dataroot)
-    names = [line.split()[0] for line in (root / args.pairs).read_text().split("\n") if line.strip()]
+    names = [person for person, _ in read_pairs(root, args.pairs)]
     names = names[args.start: args.start + args.count]
     hits = np.zeros(18)
     totals = np.zeros(18)

@@ -25,6 +25,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from vton.garment import auto_garment_mask
 from vton.image_io import NET_HEIGHT, NET_WIDTH
 from vton.person import draw_person
 from vton.pose import PersonDetection
@@ -128,6 +129,8 @@ class VitonDataset(Dataset):
         representation: 'photo' (MediaPipe, cached) or 'annotations' (parse + OpenPose JSON).
         cache_dir: where 'photo' detections are cached; built on first use.
         hflip: mirror half of the items (person, garment, masks and left/right joints together).
+        garment_masks: 'dataset' (cloth-mask/) or 'auto' (the library's automatic mask, what the app uses; some
+            dataset masks of pale garments are wrong).
     """
 
     dataroot: str | Path
@@ -136,10 +139,13 @@ class VitonDataset(Dataset):
     representation: str = "photo"
     cache_dir: str | Path = "cache/persons"
     hflip: bool = False
+    garment_masks: str = "dataset"
     pose_model: str | None = None
     face_model: str | None = None
 
     def __post_init__(self):
+        if self.garment_masks not in ("dataset", "auto"):
+            raise ValueError(f"expected garment_masks 'dataset' or 'auto', got {self.garment_masks!r}")
         if self.representation not in ("photo", "annotations"):
             raise ValueError(f"expected representation 'photo' or 'annotations', got {self.representation!r}")
         self.root = Path(self.dataroot) / self.split
@@ -162,7 +168,10 @@ class VitonDataset(Dataset):
         person_name, garment_name = self.items[index]
         photo = Image.open(self.root / "image" / person_name).convert("RGB")
         garment = Image.open(self.root / "cloth" / garment_name).convert("RGB")
-        garment_mask = np.asarray(Image.open(self.root / "cloth-mask" / garment_name).convert("L")) >= 128
+        if self.garment_masks == "auto":
+            garment_mask = auto_garment_mask(np.asarray(garment))
+        else:
+            garment_mask = np.asarray(Image.open(self.root / "cloth-mask" / garment_name).convert("L")) >= 128
         parse_file = self.root / "image-parse" / f"{stem(person_name)}.png"
         parse = np.array(Image.open(parse_file)) if parse_file.is_file() else None
         for name, image in (("person", photo), ("garment", garment)):

@@ -5,7 +5,8 @@
         [--representation photo|annotations] [--limit N] --json artifacts/eval.json
 
 Same-garment pairs (person NNNNNN_0 with garment NNNNNN_1) give paired metrics on the 256x192 network output:
-    warp IoU   warped garment mask (dataset cloth-mask) vs the worn garment in the parse (labels 5, 6, 7)
+    warp IoU   warped garment mask (--garment-masks: the dataset's cloth-mask, or the automatic one) vs the worn
+               garment in the parse (labels 5, 6, 7)
     SSIM       torchmetrics, RGB in [0, 1], gaussian window 11, sigma 1.5, data_range 1
     PSNR, L1   try-on vs the photo, RGB in [0, 1]
 and the same metrics for the identity warp (theta = 0, the garment as photographed, through the same TOM) as a
@@ -43,6 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--tom", help="use this TOM instead (run folder or model folder)")
     p.add_argument("--representation", choices=["photo", "annotations"], default="photo")
     p.add_argument("--cache-dir", default="cache/persons")
+    p.add_argument("--garment-masks", choices=["dataset", "auto"], default="dataset",
+                   help="garment masks: the dataset's cloth-mask (as published numbers) or the app's automatic ones")
     p.add_argument("--limit", type=int, help="first N pairs only")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--workers", type=int, default=1)
@@ -76,7 +79,8 @@ def main(args: argparse.Namespace) -> dict:
     if (tom_folder / "model").is_dir():
         tom_folder = tom_folder / "model"
     tom = load_model(tom_folder, "tom", device)
-    dataset = VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir)
+    dataset = VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
+                           garment_masks=args.garment_masks)
     if args.limit:
         dataset.items = dataset.items[: args.limit]
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers)
@@ -120,7 +124,8 @@ def main(args: argparse.Namespace) -> dict:
     result = {
         "pairs": len(dataset), "paired": paired, "unpaired": unpaired,
         "dataroot": str(args.dataroot), "split": args.split, "pairs_file": str(args.pairs),
-        "representation": args.representation, "model": str(args.model or "default"),
+        "representation": args.representation, "garment_masks": args.garment_masks,
+        "model": str(args.model or "default"),
         "metrics": {k: v / paired for k, v in sums.items()} if paired else {},
         "settings": "256x192; SSIM torchmetrics RGB [0,1] gaussian 11 sigma 1.5; warp IoU vs parse {5,6,7}",
     }

@@ -51,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--representation", choices=["photo", "annotations"], default="photo")
     p.add_argument("--cache-dir", default="cache/persons", help="MediaPipe detections, computed once per image")
+    p.add_argument("--garment-masks", choices=["dataset", "auto"], default="dataset",
+                   help="garment masks: the dataset's cloth-mask/ or the library's automatic ones (as the app)")
     p.add_argument("--garment-input", choices=["rgb", "mask"], default="rgb",
                    help="GMM garment input: RGB (CP-VTON) or the garment mask (CP-VTON+)")
     p.add_argument("--steps", type=int, default=200_000)
@@ -178,7 +180,8 @@ def main(args: argparse.Namespace) -> Path:
 
     # 1. data: rank 0 builds the detection cache first, the others then read it
     def make_dataset():
-        return VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir)
+        return VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
+                            garment_masks=args.garment_masks)
     if distributed and not main_process:
         dist.barrier()
     dataset = make_dataset()

@@ -1,0 +1,48 @@
+"""The shipped weights load offline and do better than the identity warp on held-out VITON pairs."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import ROOT, VITON
+from training import evaluate
+from vton.hub import DEFAULT_MODEL
+from vton.pipeline import TryOnPipeline
+
+pytestmark = pytest.mark.slow
+
+
+def test_default_weights_are_small_fp16_safetensors():
+    files = sorted(DEFAULT_MODEL.rglob("model.safetensors"))
+    assert [f.parent.name for f in files] == ["gmm", "tom"]
+    assert sum(f.stat().st_size for f in files) <= 50 * 2**20
+    from safetensors import safe_open
+
+    with safe_open(str(files[0]), "pt") as f:
+        assert f.get_tensor("regression.linear.weight").dtype == torch.float16
+    assert "research use only" in (DEFAULT_MODEL / "README.md").read_text()
+
+
+def test_default_weights_beat_the_identity_warp(tmp_path):
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("".join(line + "\n" for line in (ROOT / "training" / "splits" / "val_pairs.txt").read_text().split("\n")[:16]))
+    result = evaluate.main(evaluate.parse_args([
+        "--dataroot", str(VITON), "--split", "train", "--pairs", str(pairs), "--cache-dir", str(tmp_path / "cache"),
+        "--json", str(tmp_path / "eval.json"), "--workers", "0"]))
+    m = result["metrics"]
+    assert m["model/warp_iou"] > m["identity/warp_iou"] + 0.05
+    assert m["model/warp_iou"] > 0.7
+    assert m["model/ssim"] > 0.75
+
+
+def test_default_pipeline_dresses_a_held_out_person():
+    person = VITON / "train" / "image" / "000117_0.jpg"
+    garment = ROOT / "demo" / "garments" / "000431_1.jpg"  # the pink GAP t-shirt
+    with TryOnPipeline.from_pretrained() as pipe:
+        result = pipe(person, garment)
+    out = np.asarray(result.image).astype(float)
+    photo = np.asarray(Image.open(person).convert("RGB")).astype(float)
+    torso = (slice(100, 150), slice(80, 110))  # the chest, under the teal top
+    assert np.abs(out[torso] - photo[torso]).mean() > 30  # the garment changed
+    red = out[torso][..., 0].mean() - out[torso][..., 1].mean()
+    assert red > 20  # and it is pink now (the photo's top is teal: more green than red)
