@@ -20,6 +20,7 @@ def test_pose_writes_dataset_json_in_input_pixels(tmp_path, astronaut):
     astronaut.save(tmp_path / "astronaut.png")
     proc = run("pose", person_path(person), tmp_path / "astronaut.png", "--out", tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # MediaPipe's C++ log lines and teardown stay quiet
     data = json.loads((tmp_path / "out" / f"{person[:-4]}_keypoints.json").read_text())
     ours = np.array(data["people"][0]["pose_keypoints"]).reshape(18, 3)
     truth = np.array(json.loads((VITON / "train" / "pose" / f"{person[:-4]}_keypoints.json").read_text())
