@@ -61,13 +61,13 @@ def resolve_model_file(kind: str, path: str | os.PathLike | None = None, downloa
 def _download(url: str, target: Path, kind: str, env_var: str) -> Path:
     log.info("downloading the MediaPipe %s model to %s", kind, target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False)
     try:
-        with urllib.request.urlopen(url, timeout=30) as response, tempfile.NamedTemporaryFile(
-            dir=target.parent, delete=False
-        ) as tmp:
+        with urllib.request.urlopen(url, timeout=30) as response, tmp:
             shutil.copyfileobj(response, tmp)
         os.replace(tmp.name, target)  # atomic: a broken download never leaves a half file in the cache
     except OSError as err:
+        Path(tmp.name).unlink(missing_ok=True)
         raise ModelLoadError(
             f"MediaPipe {kind} model is not cached and could not be downloaded ({err.__class__.__name__}); "
             f"set {env_var} or VTON_MEDIAPIPE_DIR to a local copy"

@@ -2,7 +2,7 @@
 
 MediaPipe's 33 BlazePose landmarks are mapped to COCO-18 (neck = shoulder midpoint). BlazePose places some
 joints systematically elsewhere than the OpenPose annotations that CP-VTON was trained with (hips lower and wider,
-neck lower); :data:`COCO18_CORRECTION` moves each mapped joint by a mean offset, measured on the shared VITON
+neck lower); :data:`COCO18_CORRECTION` moves each mapped joint by a median offset, measured on the shared VITON
 pairs in units of the shoulder width (see ``benchmarks/person_detection.py``).
 """
 from __future__ import annotations
