@@ -15,7 +15,6 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import torch
 from PIL import Image
 
 from vton.errors import ModelLoadError, VtonError

@@ -6,7 +6,6 @@ pasted into the photo inside the region that the new garment changes; every othe
 """
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 
@@ -22,8 +21,6 @@ from .hub import load_model, resolve_pretrained
 from .person import PersonAnalysis, PersonAnalyzer
 from .tom import TOM, compose
 from .visualize import draw_keypoints, representation_preview, tensor_to_image
-
-log = logging.getLogger(__name__)
 
 MAX_WORK_HEIGHT = 1024  # the high-resolution composite is computed at most this tall, then resized to the photo
 CHANGE_THRESHOLD = 0.12  # mean |try-on - photo| (in [-1, 1] units) above which a pixel counts as changed
