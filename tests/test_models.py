@@ -4,7 +4,7 @@ import torch
 from vton.errors import ModelLoadError
 from vton.gmm import GMM, GMMConfig, feature_correlation, warp
 from vton.hub import load_model, load_original_checkpoint, save_model
-from vton.tom import TOM, TOMConfig, compose
+from vton.tom import TOM, TOMConfig, compose, tom_input
 
 
 def count(state, skip_tracked=True):
@@ -32,6 +32,34 @@ def test_tom_matches_reference_layout():
     assert state["model.model.1.model.1.weight"].shape == (128, 64, 4, 4)
     assert state["model.model.4.weight"].shape == (4, 128, 3, 3)
     assert TOM(TOMConfig(in_channels=26)).state_dict()["model.model.0.weight"].shape == (64, 26, 4, 4)
+
+
+def test_tom_output_norm_option():
+    """Without the reference's output InstanceNorm the same weights can reach a mask near 1 everywhere; with it,
+    every image's mask logits have zero mean. The state_dict keys do not change."""
+    torch.manual_seed(0)
+    reference, plain = TOM(TOMConfig(ngf=8)), TOM(TOMConfig(ngf=8, output_norm=False))
+    assert reference.state_dict().keys() == plain.state_dict().keys()
+    with torch.no_grad():
+        reference.model.model[4].bias[3] = 4.0
+    plain.load_state_dict(reference.state_dict())
+    x = torch.rand(2, 25, 256, 192) * 2 - 1
+    assert reference(x)[1].mean() < 0.6
+    assert plain(x)[1].min() > 0.9
+
+
+def test_tom_input_keeps_the_lower_body_only_when_configured():
+    torch.manual_seed(0)
+    rep, person = torch.rand(2, 22, 8, 6) * 2 - 1, torch.rand(2, 3, 8, 6) * 2 - 1
+    warped, warped_mask = torch.rand(2, 3, 8, 6), torch.rand(2, 1, 8, 6)
+    lower = torch.zeros(2, 1, 8, 6)
+    lower[:, :, 5:] = 1
+    assert torch.equal(tom_input(TOMConfig(), rep, person, lower, warped, warped_mask), torch.cat([rep, warped], 1))
+    x = tom_input(TOMConfig(in_channels=26, keep_lower_body=True), rep, person, lower, warped, warped_mask)
+    assert x.shape == (2, 26, 8, 6)
+    assert torch.equal(x[:, 1:4, 5:], person[:, :, 5:]) and torch.equal(x[:, 1:4, :5], rep[:, 1:4, :5])
+    assert torch.equal(x[:, [0, *range(4, 22)]], rep[:, [0, *range(4, 22)]])
+    assert torch.equal(x[:, 22:25], warped) and torch.equal(x[:, 25:], warped_mask)
 
 
 def test_correlation_ordering():

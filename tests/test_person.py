@@ -8,7 +8,7 @@ from PIL import Image
 from conftest import VITON, person_path, viton_pairs
 from training.dataset import read_openpose
 from vton.errors import InputError
-from vton.representation import HEAD_LABELS, masks_from_parse, person_representation
+from vton.representation import GARMENT_LABELS, HEAD_LABELS, LOWER_BODY_LABELS, masks_from_parse, person_representation
 
 
 def iou(a, b):
@@ -23,7 +23,7 @@ def annotations(name):
 
 def test_keypoints_masks_and_head_match_the_annotations(analyzer):
     hits = total = 0
-    mask_ious, head_ious = [], []
+    mask_ious, head_ious, lower_kept, garment_kept = [], [], [], []
     for person, _ in viton_pairs(200, 16):
         image = np.asarray(Image.open(person_path(person)).convert("RGB"))
         analysis = analyzer.analyze_network_image(image)
@@ -35,9 +35,16 @@ def test_keypoints_masks_and_head_match_the_annotations(analyzer):
         total += annotated.sum()
         mask_ious.append(iou(analysis.masks.person, parse > 0))
         head_ious.append(iou(analysis.masks.head, np.isin(parse, HEAD_LABELS)))
+        lower, garment = np.isin(parse, LOWER_BODY_LABELS), np.isin(parse, GARMENT_LABELS)
+        lower_kept.append((analysis.masks.lower & lower).sum() / max(lower.sum(), 1))
+        garment_kept.append((analysis.masks.lower & garment).sum() / max(garment.sum(), 1))
     assert hits / total > 0.9
     assert np.mean(mask_ious) > 0.85
     assert np.mean(head_ious) > 0.55
+    # the lower body the TOM keeps: a good part of the trousers/skirt, almost none of the garment to replace
+    # (300 held-out photos: 0.34 and 0.0036)
+    assert np.mean(lower_kept) > 0.2
+    assert np.mean(garment_kept) < 0.02
 
 
 def test_representation_channels_and_ranges(analyzer):

@@ -57,6 +57,14 @@ def test_train_resume_evaluate_export(pairs_file, tmp_path):
                                                       "--gmm", str(whole))]))
     rows = list(csv.DictReader((tom / "log.csv").open()))
     assert {"l1", "mask", "ssim"} <= set(rows[0])
+    config = json.loads((tom / "model" / "config.json").read_text())
+    assert config["keep_lower_body"] and not config["output_norm"]
+    # fine-tuning starts from the given weights: after one Adam step (at most ~lr per value) they are still close
+    tuned = train.main(train.parse_args(["tom", *common(pairs_file, tmp_path / "tuned", cache, "--steps", "1",
+                                                        "--gmm", str(whole), "--init", str(tom), "--seed", "1")]))
+    before, after = train.load_trained(tom, "tom").state_dict(), train.load_trained(tuned, "tom").state_dict()
+    assert max((before[k] - after[k]).abs().max().item() for k in before) < 1e-3
+    assert any(not torch.equal(before[k], after[k]) for k in before)
 
     # 3. export, then evaluate the exported folder: paired metrics and the identity baseline
     folder = export.main(["--gmm", str(whole), "--tom", str(tom), "--out", str(tmp_path / "export"), "--fp16"])

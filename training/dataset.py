@@ -120,7 +120,8 @@ def _to_unit(image: Image.Image) -> torch.Tensor:
 class VitonDataset(Dataset):
     """Items are dicts of tensors at 256x192:
 
-    person (3, H, W) [-1, 1]; representation (22, H, W) [-1, 1]; garment (3, H, W) [-1, 1];
+    person (3, H, W) [-1, 1]; representation (22, H, W) [-1, 1]; lower_body (1, H, W) {0, 1}: the lower body
+    that the TOM may keep (see ``vton.tom.tom_input``); garment (3, H, W) [-1, 1];
     garment_mask (1, H, W) {0, 1}; garment_region (1, H, W) {0, 1}: the worn garment in the parse;
     target_garment (3, H, W) [-1, 1]: the photo inside garment_region, white outside (the GMM target);
     person_name, garment_name: file names.
@@ -180,12 +181,13 @@ class VitonDataset(Dataset):
         image = np.asarray(photo)
         if self.representation == "photo":
             detection = load_detection(cache_path(Path(self.cache_dir), self.split, person_name))
-            _, _, representation = draw_person(image, detection)
+            _, masks, representation = draw_person(image, detection)
         else:
             if parse is None:
                 raise FileNotFoundError(f"representation='annotations' needs {parse_file}")
             keypoints = read_openpose(self.root / "pose" / f"{stem(person_name)}_keypoints.json")
-            representation = person_representation(image, masks_from_parse(parse), keypoints)
+            masks = masks_from_parse(parse)
+            representation = person_representation(image, masks, keypoints)
 
         person_t = _to_unit(photo)
         region = torch.from_numpy(garment_region(parse)[None].astype(np.float32)) if parse is not None \
@@ -193,6 +195,7 @@ class VitonDataset(Dataset):
         item = {
             "person": person_t,
             "representation": representation,
+            "lower_body": torch.from_numpy(masks.lower[None].astype(np.float32)),
             "garment": _to_unit(garment),
             "garment_mask": torch.from_numpy(garment_mask[None].astype(np.float32)),
             "garment_region": region,

@@ -27,11 +27,11 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from vton.gmm import warp
-from vton.hub import load_model, resolve_pretrained
-from vton.tom import compose
+from vton.hub import resolve_pretrained
+from vton.tom import compose, tom_input
 
 from .dataset import VitonDataset, stem
-from .train import gmm_garment_input, load_gmm
+from .train import gmm_garment_input, load_trained
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,11 +74,8 @@ def tryon_metrics(tryon: torch.Tensor, person: torch.Tensor) -> dict[str, torch.
 def main(args: argparse.Namespace) -> dict:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     folder = resolve_pretrained(args.model)
-    gmm = load_gmm(args.gmm, device) if args.gmm else load_model(folder / "gmm", "gmm", device)
-    tom_folder = Path(args.tom) if args.tom else folder / "tom"
-    if (tom_folder / "model").is_dir():
-        tom_folder = tom_folder / "model"
-    tom = load_model(tom_folder, "tom", device)
+    gmm = load_trained(args.gmm or folder, "gmm", device)
+    tom = load_trained(args.tom or folder, "tom", device)
     dataset = VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
                            garment_masks=args.garment_masks)
     if args.limit:
@@ -103,8 +100,8 @@ def main(args: argparse.Namespace) -> dict:
             for name, g in (("model", grid), ("identity", identity)):
                 warped = warp(tensors["garment"], g, "border")
                 warped_mask = warp(tensors["garment_mask"], g, "zeros")
-                inputs = [tensors["representation"], warped] + ([warped_mask] if tom.config.in_channels == 26 else [])
-                rendered, comp = tom(torch.cat(inputs, 1))
+                rendered, comp = tom(tom_input(tom.config, tensors["representation"], tensors["person"],
+                                               tensors["lower_body"], warped, warped_mask))
                 outputs[name] = (warped, (warped_mask > 0.5).float(), compose(warped, rendered, comp))
             same = torch.tensor([stem(p).rsplit("_", 1)[0] == stem(g).rsplit("_", 1)[0]
                                  for p, g in zip(batch["person_name"], batch["garment_name"])], device=device)

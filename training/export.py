@@ -14,19 +14,9 @@ from pathlib import Path
 
 import torch
 
-from vton.hub import load_model, save_model
+from vton.hub import save_model
 
-from .train import load_gmm
-
-
-def load_run(path: str | Path, kind: str):
-    path = Path(path)
-    if kind == "gmm":
-        return load_gmm(path, "cpu")
-    for candidate in (path / "model", path / "tom", path):
-        if (candidate / "config.json").is_file():
-            return load_model(candidate, "tom")
-    raise FileNotFoundError(f"no trained TOM in {path}")
+from .train import load_trained
 
 
 def run_summary(path: Path) -> dict:
@@ -110,7 +100,7 @@ def main(argv=None) -> Path:
     p.add_argument("--fp16", action="store_true", help="store float16 weights (half the size)")
     p.add_argument("--metrics", help="JSON written by training.evaluate, for the model card")
     args = p.parse_args(argv)
-    gmm, tom = load_run(args.gmm, "gmm"), load_run(args.tom, "tom")
+    gmm, tom = load_trained(args.gmm, "gmm"), load_trained(args.tom, "tom")
     out = Path(args.out)
     dtype = torch.float16 if args.fp16 else None
     save_model(gmm, out / "gmm", dtype)

@@ -33,8 +33,8 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from vton.gmm import GMM, GMMConfig, warp
-from vton.hub import load_model, save_model
-from vton.tom import TOM, TOMConfig, compose
+from vton.hub import load_model, load_state_dict_checked, save_model
+from vton.tom import TOM, TOMConfig, compose, tom_input
 
 from .dataset import VitonDataset
 from .perceptual import VGGPerceptualLoss
@@ -66,6 +66,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ssim-weight", type=float, default=1.0, help="TOM: weight of 1 - SSIM")
     p.add_argument("--tom-mask-target", choices=["region", "warped"], default="region",
                    help="TOM mask loss target: the worn garment region (CP-VTON+) or the warped garment mask (CP-VTON)")
+    p.add_argument("--tom-keep", choices=["head", "head+lower"], default="head+lower",
+                   help="TOM: what the representation shows of the photo: the head (CP-VTON) or also the lower "
+                        "body (CP-VTON+), which an upper-garment try-on keeps")
+    p.add_argument("--tom-output-norm", action="store_true",
+                   help="TOM: InstanceNorm on the output as the reference (it keeps renderings at zero mean)")
+    p.add_argument("--init", help="start from these weights (run folder or model folder of the same stage and "
+                                  "width): fine-tuning; ignored when --resume finds a checkpoint")
     p.add_argument("--vgg-weights", help="TOM: local VGG19 state_dict for the perceptual loss (off without it)")
     p.add_argument("--hflip", action="store_true", help="mirror half of the pairs")
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
@@ -123,19 +130,20 @@ def grid_regularization(grid: torch.Tensor) -> torch.Tensor:
     return d2x.abs().mean() + d2y.abs().mean()
 
 
-def load_gmm(path: str | Path, device) -> GMM:
-    """A GMM from a run folder (its model/), a pipeline folder (its gmm/) or a gmm model folder."""
+def load_trained(path: str | Path, stage: str, device="cpu") -> GMM | TOM:
+    """A trained GMM or TOM from a run folder (its model/), a pipeline folder (its gmm/ or tom/) or a model folder."""
     path = Path(path)
-    for candidate in (path / "model", path / "gmm", path):
+    for candidate in (path / "model", path / stage, path):
         if (candidate / "config.json").is_file():
-            return load_model(candidate, "gmm", device)
-    raise FileNotFoundError(f"no trained GMM in {path} (expected model/, gmm/ or config.json there)")
+            return load_model(candidate, stage, device)
+    raise FileNotFoundError(f"no trained {stage.upper()} in {path} (expected model/, {stage}/ or config.json there)")
 
 
 def build_model(args) -> GMM | TOM:
     if args.stage == "gmm":
         return GMM(GMMConfig(ngf=args.ngf, garment_channels=3 if args.garment_input == "rgb" else 1))
-    return TOM(TOMConfig(ngf=args.ngf, in_channels=25))
+    return TOM(TOMConfig(ngf=args.ngf, in_channels=25, output_norm=args.tom_output_norm,
+                         keep_lower_body=args.tom_keep == "head+lower"))
 
 
 def gmm_garment_input(batch: dict, garment_input: str) -> torch.Tensor:
@@ -208,13 +216,18 @@ def main(args: argparse.Namespace) -> Path:
         torch.set_rng_state(state["rng"])
         if main_process:
             log.info("resumed %s at step %d", checkpoint_file, step)
+    elif args.init:
+        init = load_trained(args.init, args.stage)
+        load_state_dict_checked(model, init.state_dict(), str(args.init))
+        if main_process:
+            log.info("initialised from %s", args.init)
     elif args.resume and main_process:
         log.info("no checkpoint in %s: starting from scratch", out)
     raw_model = model
     if distributed:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
-    gmm = load_gmm(args.gmm, device) if args.stage == "tom" else None
+    gmm = load_trained(args.gmm, "gmm", device) if args.stage == "tom" else None
     if args.stage == "tom" and gmm is None:
         raise SystemExit("the TOM trains on warps of a trained GMM: pass --gmm")
     perceptual = VGGPerceptualLoss(args.vgg_weights).to(device) if args.vgg_weights else None
@@ -252,7 +265,8 @@ def main(args: argparse.Namespace) -> Path:
                     grid, _ = gmm(batch["representation"], gmm_garment_input(batch, garment_input))
                     warped = warp(batch["garment"], grid, "border").float()
                     warped_mask = warp(batch["garment_mask"], grid, "zeros").float()
-                rendered, mask = model(torch.cat([batch["representation"], warped], 1))
+                rendered, mask = model(tom_input(raw_model.config, batch["representation"], batch["person"],
+                                                 batch["lower_body"], warped, warped_mask))
                 rendered, mask = rendered.float(), mask.float()
                 tryon = compose(warped, rendered, mask)
                 person = batch["person"]

@@ -12,7 +12,7 @@ from PIL import Image
 from .errors import InputError
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing, load_image
 from .pose import COCO18_CORRECTION, PersonDetection, PersonDetector, face_oval_indices
-from .representation import PersonMasks, head_mask, person_representation, smooth_mask
+from .representation import PersonMasks, head_mask, lower_body_mask, person_representation, smooth_mask
 
 DETECT_MAX_SIDE = 1024  # the first, whole-photo detection runs on a copy at most this large
 
@@ -25,7 +25,7 @@ class PersonAnalysis:
     framing: the 3:4 window of the photo that the network sees, and the mapping back.
     image: (256, 192, 3) uint8 network input.
     keypoints: (18, 3) COCO-18 (x, y, confidence) in network pixels; missing joints are 0.
-    masks: person and head masks at network resolution.
+    masks: person, head and lower-body masks at network resolution.
     representation: (22, 256, 192) float32 in [-1, 1].
     num_persons: persons found in the photo (the largest is used).
     """
@@ -113,7 +113,8 @@ def draw_person(image: np.ndarray, detection: PersonDetection, correction: np.nd
     """
     keypoints = detection.keypoints(correction)
     person = smooth_mask(detection.mask > 0.5)
-    masks = PersonMasks(person=person, head=head_mask(image, person, keypoints, detection.face, _face_outline()))
+    head = head_mask(image, person, keypoints, detection.face, _face_outline())
+    masks = PersonMasks(person=person, head=head, lower=lower_body_mask(image, person, keypoints) & ~head)
     return keypoints, masks, person_representation(image, masks, keypoints)
 
 

@@ -19,7 +19,7 @@ from .garment import GarmentInput, prepare_garment
 from .gmm import GMM, warp
 from .hub import load_model, resolve_pretrained
 from .person import PersonAnalysis, PersonAnalyzer
-from .tom import TOM, compose
+from .tom import TOM, compose, tom_input
 from .visualize import draw_keypoints, representation_preview, tensor_to_image
 
 MAX_WORK_HEIGHT = 1024  # the high-resolution composite is computed at most this tall, then resized to the photo
@@ -141,8 +141,10 @@ class TryOnPipeline:
 
         # 3. TOM: rendered person + composition mask
         start = time.perf_counter()
-        tom_in = [rep, warped] + ([warped_mask] if self.tom.config.in_channels == 26 else [])
-        rendered, comp = self.tom(torch.cat(tom_in, 1))
+        photo = torch.tensor(analysis.image).permute(2, 0, 1).to(dev).float() / 127.5 - 1
+        lower = torch.tensor(analysis.masks.lower)[None].to(dev).float()
+        rendered, comp = self.tom(tom_input(self.tom.config, rep, photo.expand(b, -1, -1, -1),
+                                            lower.expand(b, -1, -1, -1), warped, warped_mask))
         tryon = compose(warped, rendered, comp)
         timings["tryon"] = time.perf_counter() - start
 

@@ -19,6 +19,11 @@ class TOMConfig:
     num_downs: int = 6  # 256x192 -> 4x3
     height: int = 256
     width: int = 192
+    # The reference normalises the 4 output channels with InstanceNorm before tanh/sigmoid: every image's rendering
+    # then has zero mean and unit spread per channel, so a white background or a zero mask cannot be reached.
+    output_norm: bool = True
+    # Channels 1-3 of the representation show the head (CP-VTON) or the head and the lower body (CP-VTON+).
+    keep_lower_body: bool = False
 
 
 class UnetSkipConnectionBlock(nn.Module):
@@ -26,7 +31,8 @@ class UnetSkipConnectionBlock(nn.Module):
     IN), then concatenation with the level's input (except at the outermost level)."""
 
     def __init__(self, outer_nc: int, inner_nc: int, input_nc: int | None = None,
-                 submodule: nn.Module | None = None, outermost: bool = False, innermost: bool = False):
+                 submodule: nn.Module | None = None, outermost: bool = False, innermost: bool = False,
+                 output_norm: bool = True):
         super().__init__()
         self.outermost = outermost
         input_nc = outer_nc if input_nc is None else input_nc
@@ -34,7 +40,8 @@ class UnetSkipConnectionBlock(nn.Module):
         upsample = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
         upnorm = nn.InstanceNorm2d(outer_nc)
         if outermost:
-            layers = [downconv, submodule, nn.ReLU(True), upsample, nn.Conv2d(inner_nc * 2, outer_nc, 3, 1, 1), upnorm]
+            layers = [downconv, submodule, nn.ReLU(True), upsample, nn.Conv2d(inner_nc * 2, outer_nc, 3, 1, 1)]
+            layers += [upnorm] if output_norm else []  # no parameters: the state_dict keys are the same
         elif innermost:
             layers = [nn.LeakyReLU(0.2, True), downconv,
                       nn.ReLU(True), upsample, nn.Conv2d(inner_nc, outer_nc, 3, 1, 1), upnorm]
@@ -52,7 +59,7 @@ class UnetSkipConnectionBlock(nn.Module):
 
 
 class UnetGenerator(nn.Module):
-    def __init__(self, input_nc: int, output_nc: int, num_downs: int = 6, ngf: int = 64):
+    def __init__(self, input_nc: int, output_nc: int, num_downs: int = 6, ngf: int = 64, output_norm: bool = True):
         super().__init__()
         block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True)
         for _ in range(num_downs - 5):
@@ -60,7 +67,8 @@ class UnetGenerator(nn.Module):
         block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block)
         block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block)
         block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block)
-        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True)
+        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True,
+                                             output_norm=output_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -69,14 +77,13 @@ class UnetGenerator(nn.Module):
 class TOM(UnetGenerator):
     """forward(inputs) -> (rendered, mask).
 
-    inputs: (B, in_channels, 256, 192) = representation (22 ch) + warped garment (3 ch) [+ warped mask], in [-1, 1]
-    (mask channel in [0, 1]). rendered: (B, 3, 256, 192) in [-1, 1]; mask: (B, 1, 256, 192) in [0, 1].
-    Compose with :func:`compose`.
+    inputs: (B, in_channels, 256, 192) from :func:`tom_input`. rendered: (B, 3, 256, 192) in [-1, 1];
+    mask: (B, 1, 256, 192) in [0, 1]. Compose with :func:`compose`.
     """
 
     def __init__(self, config: TOMConfig | None = None):
         self.config = config = config or TOMConfig()
-        super().__init__(config.in_channels, config.out_channels, config.num_downs, config.ngf)
+        super().__init__(config.in_channels, config.out_channels, config.num_downs, config.ngf, config.output_norm)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.normal_(m.weight, 0.0, 0.02)
@@ -91,3 +98,22 @@ class TOM(UnetGenerator):
 def compose(warped_garment: torch.Tensor, rendered: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Try-on = warped garment where the mask is 1, rendered person where it is 0."""
     return warped_garment * mask + rendered * (1 - mask)
+
+
+def tom_input(config: TOMConfig, representation: torch.Tensor, person: torch.Tensor, lower_body: torch.Tensor,
+              warped_garment: torch.Tensor, warped_mask: torch.Tensor) -> torch.Tensor:
+    """The TOM's input for its config.
+
+    Args:
+        representation: (B, 22, H, W) in [-1, 1], channels 1-3 the head RGB (see :mod:`vton.representation`).
+        person: (B, 3, H, W) the photo in [-1, 1]; lower_body: (B, 1, H, W) in {0, 1} (``PersonMasks.lower``).
+            Both are used only when ``config.keep_lower_body``: channels 1-3 then also show the lower body.
+        warped_garment: (B, 3, H, W) in [-1, 1]; warped_mask: (B, 1, H, W) in [0, 1] (used with 26 channels).
+    Returns:
+        (B, config.in_channels, H, W).
+    """
+    if config.keep_lower_body:
+        kept = torch.where(lower_body > 0.5, person, representation[:, 1:4])
+        representation = torch.cat([representation[:, :1], kept, representation[:, 4:]], 1)
+    parts = [representation, warped_garment] + ([warped_mask] if config.in_channels == 26 else [])
+    return torch.cat(parts, 1)
