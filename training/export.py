@@ -25,7 +25,8 @@ def run_summary(path: Path) -> dict:
     return json.loads(args_file.read_text()) if args_file.is_file() else {}
 
 
-def model_card(gmm_args: dict, tom_args: dict, metrics: dict | None, gmm_config, tom_config) -> str:
+def model_card(gmm_args: dict, tom_args: dict, metrics: dict | None, gmm_config, tom_config,
+               history: str | None = None) -> str:
     lines = [
         "---",
         "license: other",
@@ -57,10 +58,14 @@ def model_card(gmm_args: dict, tom_args: dict, metrics: dict | None, gmm_config,
         "second differences.",
         f"- TOM: width ngf={tom_config.ngf}, {tom_config.in_channels} input channels, {tom_args.get('steps', '?')} steps, "
         f"batch {tom_args.get('batch_size', '?')}; loss L1 + {tom_args.get('ssim_weight', 0)} x (1 - SSIM) + "
-        f"L1(mask, {tom_args.get('tom_mask_target', '?')}); no VGG loss.",
+        f"L1(mask, {tom_args.get('tom_mask_target', '?')}); no VGG loss. Output InstanceNorm "
+        f"{'on (reference)' if tom_config.output_norm else 'off'}; the representation shows the "
+        f"{'head and the lower body (CP-VTON+)' if tom_config.keep_lower_body else 'head (CP-VTON)'}.",
         "- Weights stored as float16 safetensors; loaded as float32.",
         "",
     ]
+    if history:
+        lines += ["History: " + history, ""]
     if metrics:
         m = metrics["metrics"]
         lines += [
@@ -99,6 +104,8 @@ def main(argv=None) -> Path:
     p.add_argument("--out", required=True)
     p.add_argument("--fp16", action="store_true", help="store float16 weights (half the size)")
     p.add_argument("--metrics", help="JSON written by training.evaluate, for the model card")
+    p.add_argument("--history", help="how the runs were trained, for the model card (resumes with other settings, "
+                                     "fine-tuning)")
     args = p.parse_args(argv)
     gmm, tom = load_trained(args.gmm, "gmm"), load_trained(args.tom, "tom")
     out = Path(args.out)
@@ -107,7 +114,7 @@ def main(argv=None) -> Path:
     save_model(tom, out / "tom", dtype)
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
     (out / "README.md").write_text(model_card(run_summary(Path(args.gmm)), run_summary(Path(args.tom)), metrics,
-                                              gmm.config, tom.config))
+                                              gmm.config, tom.config, args.history))
     size = sum(f.stat().st_size for f in out.rglob("*.safetensors")) / 2**20
     print(f"exported to {out} ({size:.1f} MiB of weights)")
     return out

@@ -7,6 +7,8 @@
         --pairs training/splits/train_pairs.txt --out runs/tom --gmm runs/gmm --steps 20000 --ngf 32
     # continue a run where it stopped (model, optimiser, scheduler, step, RNG, data order)
     python -m training.train gmm ... --out runs/gmm --resume
+    # fine-tune: start a new run from trained weights (same stage and width)
+    python -m training.train tom ... --out runs/tom-ft --init runs/tom
     # several GPUs (or CPU processes with gloo): DistributedDataParallel, --batch-size per process
     torchrun --nproc_per_node=4 -m training.train gmm ...
 
