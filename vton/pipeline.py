@@ -155,7 +155,7 @@ class TryOnPipeline:
         preview = representation_preview(analysis.representation)
         results = []
         for i, g in enumerate(garments):
-            change = self._change_mask(analysis, tryon[i], comp[i], warped_mask[i])
+            change = self._change_mask(analysis, photo, tryon[i], comp[i], warped_mask[i])
             image = self._paste(analysis, g, theta[i:i + 1], rendered[i], comp[i], change)
             results.append(TryOnResult(
                 image=image, tryon=tensor_to_image(tryon[i]), rendered=tensor_to_image(rendered[i]),
@@ -169,11 +169,11 @@ class TryOnPipeline:
         return results
 
     @staticmethod
-    def _change_mask(analysis: PersonAnalysis, tryon: torch.Tensor, comp: torch.Tensor,
+    def _change_mask(analysis: PersonAnalysis, photo: torch.Tensor, tryon: torch.Tensor, comp: torch.Tensor,
                      warped_mask: torch.Tensor) -> np.ndarray:
         """Soft (256, 192) mask in [0, 1] of the pixels the try-on changes: where the result differs from the
-        photo or shows the new garment, on or next to the person, never on the head."""
-        photo = torch.tensor(analysis.image).permute(2, 0, 1).float().to(tryon.device) / 127.5 - 1
+        photo or shows the new garment, on or next to the person, never on the head. ``photo``: (3, 256, 192) the
+        framed photo in [-1, 1], as the TOM saw it."""
         differs = ((tryon.float() - photo).abs().mean(0) > CHANGE_THRESHOLD).cpu().numpy()
         garment = ((comp[0] > 0.5) | (warped_mask[0] > 0.5)).cpu().numpy()
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))

@@ -231,7 +231,7 @@ def lower_body_mask(photo: np.ndarray, person: np.ndarray, keypoints: np.ndarray
     d_garment = np.linalg.norm(image - np.median(image[belly], axis=0), axis=2)
     band = candidates & (ys > hip_y - WAIST_BAND * torso)
     like_lower = band & (d_lower < 0.5 * d_garment) & (d_lower < LOWER_COLOUR_DISTANCE)
-    count, labels = cv2.connectedComponents((like_lower | lower).astype(np.uint8), connectivity=4)
+    _, labels = cv2.connectedComponents((like_lower | lower).astype(np.uint8), connectivity=4)
     touching = np.unique(labels[lower])
     return np.isin(labels, touching[touching > 0])
 
