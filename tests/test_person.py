@@ -41,9 +41,9 @@ def test_keypoints_masks_and_head_match_the_annotations(analyzer):
     assert hits / total > 0.9
     assert np.mean(mask_ious) > 0.85
     assert np.mean(head_ious) > 0.55
-    # the lower body the TOM keeps: a good part of the trousers/skirt, almost none of the garment to replace
-    # (300 held-out photos: 0.34 and 0.0036)
-    assert np.mean(lower_kept) > 0.2
+    # the lower body the TOM keeps: most of the trousers/skirt, almost none of the garment to replace
+    # (these 16: 0.69 and 0.0023; 300 held-out photos: 0.69 and 0.0082; below the hem margin alone: 0.37)
+    assert np.mean(lower_kept) > 0.5
     assert np.mean(garment_kept) < 0.02
 
 
