@@ -37,6 +37,26 @@ def test_default_weights_beat_the_identity_warp(tmp_path):
     assert m["model/ssim"] > 0.72
 
 
+def test_mirror_averaged_warp_is_mirror_symmetric(tmp_path):
+    """The pipeline's warp (forward averaged with the mirrored inputs' forward) treats a mirrored pair exactly as
+    the mirror image of the pair, and differs from the plain forward pass."""
+    from training.dataset import VitonDataset, mirror
+    from training.train import load_trained
+    from vton.tps import mirror_theta
+
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("000117_0.jpg 000117_1.jpg\n")
+    item = VitonDataset(VITON, "train", pairs, cache_dir=tmp_path / "cache")[0]
+    flipped = mirror(item)
+    gmm = load_trained(DEFAULT_MODEL, "gmm", "cpu")
+    with torch.inference_mode():
+        _, theta = gmm.mirror_averaged(item["representation"][None], item["garment"][None])
+        _, theta_flipped = gmm.mirror_averaged(flipped["representation"][None], flipped["garment"][None])
+        _, plain = gmm(item["representation"][None], item["garment"][None])
+    assert (theta_flipped - mirror_theta(theta)).abs().max().item() < 1e-4
+    assert (theta - plain).abs().max().item() > 1e-3
+
+
 def test_default_pipeline_dresses_a_held_out_person():
     person = VITON / "train" / "image" / "000117_0.jpg"
     garment = ROOT / "demo" / "garments" / "000431_1.jpg"  # the pink GAP t-shirt

@@ -1,8 +1,12 @@
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from vton.tps import TpsGridGen, pixel_grid, tps_control_points, tps_grid_direct
+from conftest import garment_path, viton_pairs
+from vton.gmm import warp
+from vton.image_io import load_image
+from vton.tps import TpsGridGen, mirror_theta, pixel_grid, tps_control_points, tps_grid_direct
 
 
 def test_control_points_are_x_major():
@@ -63,3 +67,16 @@ def test_constants_are_nonpersistent_buffers_that_follow_to():
 def test_theta_shape_is_checked():
     with pytest.raises(ValueError, match=r"expected theta of shape \(B, 50\)"):
         TpsGridGen(256, 192)(torch.zeros(2, 49))
+
+
+def test_mirror_theta_is_the_mirrored_warp():
+    torch.manual_seed(2)
+    theta = torch.randn(2, 50) * 0.2
+    gen = TpsGridGen(256, 192)
+    mirrored = gen(mirror_theta(theta))
+    assert (mirrored - gen(theta).flip(2) * torch.tensor([-1.0, 1.0])).abs().max().item() < 1e-5
+    assert torch.equal(mirror_theta(mirror_theta(theta)), theta)
+    # warping the mirrored garment with the mirrored theta gives the mirrored warp of the garment
+    photo, _ = load_image(garment_path(viton_pairs(0, 1)[0][1]))
+    garment = torch.from_numpy(np.asarray(photo, dtype=np.float32)).permute(2, 0, 1)[None].expand(2, -1, -1, -1) / 255
+    assert (warp(garment.flip(-1), mirrored) - warp(garment, gen(theta)).flip(-1)).abs().max().item() < 1e-3

@@ -29,7 +29,7 @@ from vton.garment import auto_garment_mask
 from vton.image_io import NET_HEIGHT, NET_WIDTH
 from vton.person import draw_person
 from vton.pose import PersonDetection
-from vton.representation import garment_region, masks_from_parse, person_representation
+from vton.representation import garment_region, masks_from_parse, mirror_representation, person_representation
 
 log = logging.getLogger(__name__)
 
@@ -206,16 +206,8 @@ class VitonDataset(Dataset):
         return mirror(item) if flip else item
 
 
-# channel of each COCO-18 pose map after a left/right mirror (representation channels 4..21)
-_MIRRORED_JOINTS = (0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16)
-
-
 def mirror(item: dict) -> dict:
     """Mirror every image of an item left-right; pose maps of left and right joints swap places."""
-    out = dict(item)
-    for key, value in item.items():
-        if isinstance(value, torch.Tensor):
-            out[key] = value.flip(-1)
-    rep = out["representation"]
-    out["representation"] = torch.cat([rep[:4], rep[4:][list(_MIRRORED_JOINTS)]])
+    out = {key: value.flip(-1) if isinstance(value, torch.Tensor) else value for key, value in item.items()}
+    out["representation"] = mirror_representation(item["representation"])
     return out

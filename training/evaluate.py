@@ -9,8 +9,10 @@ Same-garment pairs (person NNNNNN_0 with garment NNNNNN_1) give paired metrics o
                garment in the parse (labels 5, 6, 7)
     SSIM       torchmetrics, RGB in [0, 1], gaussian window 11, sigma 1.5, data_range 1
     PSNR, L1   try-on vs the photo, RGB in [0, 1]
-and the same metrics for the identity warp (theta = 0, the garment as photographed, through the same TOM) as a
-baseline. Other pairs produce result images in --images. A grid of examples is written beside the JSON.
+The GMM's warp is averaged with the one predicted for the mirrored inputs, as in the pipeline
+(--no-mirror-average: the plain forward pass). The same metrics for the identity warp (theta = 0, the garment as
+photographed, through the same TOM) as a baseline. Other pairs produce result images in --images. A grid of
+examples is written beside the JSON.
 """
 from __future__ import annotations
 
@@ -46,6 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--cache-dir", default="cache/persons")
     p.add_argument("--garment-masks", choices=["dataset", "auto"], default="dataset",
                    help="garment masks: the dataset's cloth-mask (as published numbers) or the app's automatic ones")
+    p.add_argument("--mirror-average", action=argparse.BooleanOptionalAction, default=True,
+                   help="average the GMM's warp with the mirrored input's, as the pipeline does (default: on)")
     p.add_argument("--limit", type=int, help="first N pairs only")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--workers", type=int, default=1)
@@ -94,7 +98,8 @@ def main(args: argparse.Namespace) -> dict:
         for batch in tqdm(loader, desc="evaluating"):
             b = batch["person"].shape[0]
             tensors = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
-            grid, _ = gmm(tensors["representation"], gmm_garment_input(tensors, garment_input))
+            predict = gmm.mirror_averaged if args.mirror_average else gmm
+            grid, _ = predict(tensors["representation"], gmm_garment_input(tensors, garment_input))
             identity = gmm.gridGen(identity_theta.expand(b, -1))
             outputs = {}
             for name, g in (("model", grid), ("identity", identity)):
@@ -122,6 +127,7 @@ def main(args: argparse.Namespace) -> dict:
         "pairs": len(dataset), "paired": paired, "unpaired": unpaired,
         "dataroot": str(args.dataroot), "split": args.split, "pairs_file": str(args.pairs),
         "representation": args.representation, "garment_masks": args.garment_masks,
+        "mirror_average": args.mirror_average,
         "model": str(args.model or "default"),
         "metrics": {k: v / paired for k, v in sums.items()} if paired else {},
         "settings": "256x192; SSIM torchmetrics RGB [0,1] gaussian 11 sigma 1.5; warp IoU vs parse {5,6,7}",

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .tps import TpsGridGen
+from .representation import mirror_representation
+from .tps import TpsGridGen, mirror_theta
 
 
 @dataclass
@@ -126,6 +127,15 @@ class GMM(nn.Module):
         corr = feature_correlation(feat_person, feat_garment)
         # 3. regress TPS control-point offsets, then the sampling grid
         theta = self.regression(corr)
+        return self.gridGen(theta.float()), theta
+
+    def mirror_averaged(self, person: torch.Tensor, garment: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Like forward, averaged with the warp predicted for the mirrored person and garment (test-time
+        augmentation; the TPS grid is linear in theta, so this is the mean of the two grids). Inference only:
+        training uses forward."""
+        _, theta = self(person, garment)
+        _, theta_mirrored = self(mirror_representation(person), garment.flip(-1))
+        theta = (theta + mirror_theta(theta_mirrored, self.config.grid_size)) / 2
         return self.gridGen(theta.float()), theta
 
 

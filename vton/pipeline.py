@@ -1,8 +1,9 @@
 """TryOnPipeline: person photo + garment photo -> the person wearing the garment, at the photo's resolution.
 
 Steps: person analysis (MediaPipe, framing, 22-channel representation), garment mask and framing, GMM warp
-(TPS), TOM rendering and composition at 256x192, then the warp evaluated again at high resolution and the result
-pasted into the photo inside the region that the new garment changes; every other pixel is the photo's own.
+(TPS, averaged with the warp predicted for the mirrored inputs), TOM rendering and composition at 256x192, then the
+warp evaluated again at high resolution and the result pasted into the photo inside the region that the new
+garment changes; every other pixel is the photo's own.
 """
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ class TryOnPipeline:
         # 2. GMM: TPS warp of the garment onto the person
         start = time.perf_counter()
         garment_in = cloth if self.gmm.config.garment_channels == 3 else cloth_mask * 2 - 1
-        grid, theta = self.gmm(rep, garment_in)
+        grid, theta = self.gmm.mirror_averaged(rep, garment_in)
         warped = warp(cloth, grid, "border")
         warped_mask = warp(cloth_mask, grid, "zeros")
         timings["warp"] = time.perf_counter() - start

@@ -41,6 +41,8 @@ HEM_MARGIN = 0.25
 WAIST_BAND = 0.15
 LOWER_CONTRAST = 40.0
 NUM_CHANNELS = 22
+# pose channel of each COCO-18 joint after a left-right mirror (right and left shoulders, elbows, ... swap)
+MIRRORED_JOINTS = (0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16)
 
 
 @dataclass
@@ -104,6 +106,13 @@ def person_representation(photo: np.ndarray, masks: PersonMasks, keypoints: np.n
         pose_maps(keypoints, height, width),
     ])
     return torch.from_numpy(channels)
+
+
+def mirror_representation(representation: torch.Tensor) -> torch.Tensor:
+    """The representation of the left-right mirrored photo: (..., 22, H, W) flipped along W, the pose maps of
+    left and right joints swapped."""
+    flipped = representation.flip(-1)
+    return torch.cat([flipped[..., :4, :, :], flipped[..., 4:, :, :][..., list(MIRRORED_JOINTS), :, :]], dim=-3)
 
 
 def masks_from_parse(parse: np.ndarray) -> PersonMasks:

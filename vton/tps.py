@@ -151,6 +151,24 @@ def tps_grid_direct(theta: torch.Tensor, height: int, width: int, grid_size: int
     return torch.stack(out, dim=-1)
 
 
+def mirror_theta(theta: torch.Tensor, grid_size: int = 5) -> torch.Tensor:
+    """The warp of a left-right mirrored image: ``grid(mirror_theta(t))`` is ``grid(t)`` flipped along x with its x
+    component negated.
+
+    The lattice is symmetric and the kernel radial, so mirroring moves control point (i, j) to (grid_size-1-i, j)
+    and negates its x offset. The grid is linear in theta, so averaging thetas averages grids.
+
+    Args:
+        theta: (B, 2N) offsets, N = grid_size**2 (see the module's convention).
+    Returns:
+        (B, 2N).
+    """
+    n = grid_size**2
+    k = torch.arange(n, device=theta.device)
+    source = (grid_size - 1 - k // grid_size) * grid_size + k % grid_size
+    return torch.cat([-theta[:, :n][:, source], theta[:, n:][:, source]], dim=1)
+
+
 class TpsGridGen(nn.Module):
     """TPS grid generator with precomputed constants.
 
