@@ -158,3 +158,18 @@ def test_pose_json_layout_matches_dataset():
 
 def read_openpose_from(data):
     return np.asarray(data["people"][0]["pose_keypoints"], dtype=np.float32).reshape(18, 3)
+
+
+def test_lower_body_can_be_skipped_without_changing_the_representation(analyzer):
+    from vton.person import draw_person
+
+    found = 0
+    for person, _ in viton_pairs(200, 4):
+        image = np.asarray(Image.open(person_path(person)).convert("RGB"))
+        detection = analyzer.detector.detect(image)
+        keypoints, masks, representation = draw_person(image, detection)
+        keypoints_skip, masks_skip, representation_skip = draw_person(image, detection, lower_body=False)
+        found += masks.lower.sum() > 1000
+        assert not masks_skip.lower.any()
+        assert torch.equal(representation, representation_skip) and np.array_equal(keypoints, keypoints_skip)
+    assert found >= 2

@@ -132,6 +132,7 @@ class VitonDataset(Dataset):
         hflip: mirror half of the items (person, garment, masks and left/right joints together).
         garment_masks: 'dataset' (cloth-mask/) or 'auto' (the library's automatic mask, what the app uses; some
             dataset masks of pale garments are wrong).
+        with_lower_body: False leaves lower_body all 0 and skips computing it (the GMM does not use it).
     """
 
     dataroot: str | Path
@@ -143,6 +144,7 @@ class VitonDataset(Dataset):
     garment_masks: str = "dataset"
     pose_model: str | None = None
     face_model: str | None = None
+    with_lower_body: bool = True
 
     def __post_init__(self):
         if self.garment_masks not in ("dataset", "auto"):
@@ -181,12 +183,14 @@ class VitonDataset(Dataset):
         image = np.asarray(photo)
         if self.representation == "photo":
             detection = load_detection(cache_path(Path(self.cache_dir), self.split, person_name))
-            _, masks, representation = draw_person(image, detection)
+            _, masks, representation = draw_person(image, detection, lower_body=self.with_lower_body)
         else:
             if parse is None:
                 raise FileNotFoundError(f"representation='annotations' needs {parse_file}")
             keypoints = read_openpose(self.root / "pose" / f"{stem(person_name)}_keypoints.json")
             masks = masks_from_parse(parse)
+            if not self.with_lower_body:
+                masks.lower = np.zeros_like(masks.lower)
             representation = person_representation(image, masks, keypoints)
 
         person_t = _to_unit(photo)

@@ -191,7 +191,7 @@ def main(args: argparse.Namespace) -> Path:
     # 1. data: rank 0 builds the detection cache first, the others then read it
     def make_dataset():
         return VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
-                            garment_masks=args.garment_masks)
+                            garment_masks=args.garment_masks, with_lower_body=args.stage == "tom")
     if distributed and not main_process:
         dist.barrier()
     dataset = make_dataset()
