@@ -87,6 +87,7 @@ def main(args: argparse.Namespace) -> dict:
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers)
     garment_input = "rgb" if gmm.config.garment_channels == 3 else "mask"
     identity_theta = torch.zeros(1, 2 * gmm.config.grid_size**2, device=device)
+    predict = gmm.mirror_averaged if args.mirror_average else gmm
 
     sums: dict[str, float] = {}
     paired = unpaired = 0
@@ -98,7 +99,6 @@ def main(args: argparse.Namespace) -> dict:
         for batch in tqdm(loader, desc="evaluating"):
             b = batch["person"].shape[0]
             tensors = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
-            predict = gmm.mirror_averaged if args.mirror_average else gmm
             grid, _ = predict(tensors["representation"], gmm_garment_input(tensors, garment_input))
             identity = gmm.gridGen(identity_theta.expand(b, -1))
             outputs = {}

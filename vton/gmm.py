@@ -132,9 +132,9 @@ class GMM(nn.Module):
     def mirror_averaged(self, person: torch.Tensor, garment: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Like forward, averaged with the warp predicted for the mirrored person and garment (test-time
         augmentation; the TPS grid is linear in theta, so this is the mean of the two grids). Inference only:
-        training uses forward."""
-        _, theta = self(person, garment)
-        _, theta_mirrored = self(mirror_representation(person), garment.flip(-1))
+        training uses forward (in eval mode BatchNorm treats the items of the doubled batch independently)."""
+        _, thetas = self(torch.cat([person, mirror_representation(person)]), torch.cat([garment, garment.flip(-1)]))
+        theta, theta_mirrored = thetas.chunk(2)
         theta = (theta + mirror_theta(theta_mirrored, self.config.grid_size)) / 2
         return self.gridGen(theta.float()), theta
 
