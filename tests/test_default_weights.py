@@ -63,9 +63,16 @@ def test_default_pipeline_dresses_a_held_out_person():
     garment = ROOT / "demo" / "garments" / "000431_1.jpg"  # the pink GAP t-shirt
     with TryOnPipeline.from_pretrained() as pipe:
         result = pipe(person, garment)
+        lower = pipe.analyze_person(person).masks.lower
     out = np.asarray(result.image).astype(float)
     photo = np.asarray(Image.open(person).convert("RGB")).astype(float)
     torso = (slice(100, 150), slice(80, 110))  # the chest, under the teal top
     assert np.abs(out[torso] - photo[torso]).mean() > 30  # the garment changed
     red = out[torso][..., 0].mean() - out[torso][..., 1].mean()
     assert red > 20  # and it is pink now (the photo's top is teal: more green than red)
+    # the trousers are the photo's own pixels wherever the new garment is not (not the TOM's blurred rendering)
+    no_garment = (np.asarray(result.composition_mask) < 100) & (np.asarray(result.warped_mask) < 100)
+    kept = lower & no_garment
+    assert kept.sum() > 0.5 * lower.sum() > 1000
+    assert np.array_equal(out[kept], photo[kept])
+    assert np.array_equal(np.asarray(result.tryon)[kept], photo[kept].astype(np.uint8))

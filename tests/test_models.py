@@ -4,7 +4,7 @@ import torch
 from vton.errors import ModelLoadError
 from vton.gmm import GMM, GMMConfig, feature_correlation, warp
 from vton.hub import load_model, load_original_checkpoint, save_model
-from vton.tom import TOM, TOMConfig, compose, tom_input
+from vton.tom import TOM, TOMConfig, compose, kept_region, tom_input
 
 
 def count(state, skip_tracked=True):
@@ -60,6 +60,17 @@ def test_tom_input_keeps_the_lower_body_only_when_configured():
     assert torch.equal(x[:, 1:4, 5:], person[:, :, 5:]) and torch.equal(x[:, 1:4, :5], rep[:, 1:4, :5])
     assert torch.equal(x[:, [0, *range(4, 22)]], rep[:, [0, *range(4, 22)]])
     assert torch.equal(x[:, 22:25], warped) and torch.equal(x[:, 25:], warped_mask)
+
+
+def test_kept_region_is_the_head_and_the_lower_body_off_the_new_garment():
+    head, lower, comp, warped_mask = (torch.zeros(1, 1, 4, 1) for _ in range(4))
+    head[..., 0, 0] = 1
+    lower[..., 2:, 0] = 1
+    comp[..., 0, 0] = comp[..., 2, 0] = 0.9  # the new garment over the head (a collar) and the top of the trousers
+    warped_mask[..., 3, 0] = 0.4  # the warped garment's faint edge does not count
+    assert kept_region(head, lower, comp, warped_mask)[0, 0, :, 0].tolist() == [True, False, False, True]
+    warped_mask[..., 3, 0] = 0.6
+    assert kept_region(head, lower, comp, warped_mask)[0, 0, :, 0].tolist() == [True, False, False, False]
 
 
 def test_correlation_ordering():

@@ -121,7 +121,8 @@ class VitonDataset(Dataset):
     """Items are dicts of tensors at 256x192:
 
     person (3, H, W) [-1, 1]; representation (22, H, W) [-1, 1]; lower_body (1, H, W) {0, 1}: the lower body
-    that the TOM may keep (see ``vton.tom.tom_input``); garment (3, H, W) [-1, 1];
+    that the TOM may keep (see ``vton.tom.tom_input``); head (1, H, W) {0, 1}: hair, face and neck, which the
+    pipeline keeps from the photo; garment (3, H, W) [-1, 1];
     garment_mask (1, H, W) {0, 1}; garment_region (1, H, W) {0, 1}: the worn garment in the parse;
     target_garment (3, H, W) [-1, 1]: the photo inside garment_region, white outside (the GMM target);
     person_name, garment_name: file names.
@@ -200,6 +201,7 @@ class VitonDataset(Dataset):
             "person": person_t,
             "representation": representation,
             "lower_body": torch.from_numpy(masks.lower[None].astype(np.float32)),
+            "head": torch.from_numpy(masks.head[None].astype(np.float32)),
             "garment": _to_unit(garment),
             "garment_mask": torch.from_numpy(garment_mask[None].astype(np.float32)),
             "garment_region": region,

@@ -4,11 +4,14 @@
         --pairs training/splits/val_pairs.txt [--model weights/cp-vton-viton] \
         [--representation photo|annotations] [--limit N] --json artifacts/eval.json
 
-Same-garment pairs (person NNNNNN_0 with garment NNNNNN_1) give paired metrics on the 256x192 network output:
+Same-garment pairs (person NNNNNN_0 with garment NNNNNN_1) give paired metrics on the 256x192 try-on as the
+pipeline makes it (the TOM's composition, with the photo's head and uncovered lower body: vton.tom.kept_region):
     warp IoU   warped garment mask (--garment-masks: the dataset's cloth-mask, or the automatic one) vs the worn
                garment in the parse (labels 5, 6, 7)
     SSIM       torchmetrics, RGB in [0, 1], gaussian window 11, sigma 1.5, data_range 1
     PSNR, L1   try-on vs the photo, RGB in [0, 1]
+    network_*  SSIM, PSNR, L1 of the TOM's composition alone (every pixel rendered or warped, as published
+               CP-VTON numbers are)
 The GMM's warp is averaged with the one predicted for the mirrored inputs, as in the pipeline
 (--no-mirror-average: the plain forward pass). The same metrics for the identity warp (theta = 0, the garment as
 photographed, through the same TOM) as a baseline. Other pairs produce result images in --images. A grid of
@@ -30,7 +33,7 @@ from tqdm import tqdm
 
 from vton.gmm import warp
 from vton.hub import resolve_pretrained
-from vton.tom import compose, tom_input
+from vton.tom import compose, kept_region, tom_input
 
 from .dataset import VitonDataset, stem
 from .train import gmm_garment_input, load_trained
@@ -107,16 +110,20 @@ def main(args: argparse.Namespace) -> dict:
                 warped_mask = warp(tensors["garment_mask"], g, "zeros")
                 rendered, comp = tom(tom_input(tom.config, tensors["representation"], tensors["person"],
                                                tensors["lower_body"], warped, warped_mask))
-                outputs[name] = (warped, (warped_mask > 0.5).float(), compose(warped, rendered, comp))
+                network = compose(warped, rendered, comp)
+                kept = kept_region(tensors["head"], tensors["lower_body"], comp, warped_mask)
+                outputs[name] = (warped, (warped_mask > 0.5).float(), torch.where(kept, tensors["person"], network),
+                                 network)
             same = torch.tensor([stem(p).rsplit("_", 1)[0] == stem(g).rsplit("_", 1)[0]
                                  for p, g in zip(batch["person_name"], batch["garment_name"])], device=device)
-            for name, (warped, warped_mask, tryon) in outputs.items():
-                metrics = {"warp_iou": iou(warped_mask, tensors["garment_region"]), **tryon_metrics(tryon, tensors["person"])}
+            for name, (warped, warped_mask, tryon, network) in outputs.items():
+                metrics = {"warp_iou": iou(warped_mask, tensors["garment_region"]), **tryon_metrics(tryon, tensors["person"]),
+                           **{f"network_{k}": v for k, v in tryon_metrics(network, tensors["person"]).items()}}
                 for key, values in metrics.items():
                     sums[f"{name}/{key}"] = sums.get(f"{name}/{key}", 0.0) + float(values[same].sum())
             paired += int(same.sum())
             unpaired += int((~same).sum())
-            warped, _, tryon = outputs["model"]
+            warped, _, tryon, _ = outputs["model"]
             if len(examples) < 8:
                 examples.append(torch.stack([tensors["person"][0], tensors["garment"][0], warped[0], tryon[0]]))
             if images:
@@ -130,7 +137,8 @@ def main(args: argparse.Namespace) -> dict:
         "mirror_average": args.mirror_average,
         "model": str(args.model or "default"),
         "metrics": {k: v / paired for k, v in sums.items()} if paired else {},
-        "settings": "256x192; SSIM torchmetrics RGB [0,1] gaussian 11 sigma 1.5; warp IoU vs parse {5,6,7}",
+        "settings": "256x192; SSIM torchmetrics RGB [0,1] gaussian 11 sigma 1.5; warp IoU vs parse {5,6,7}; "
+                    "ssim/psnr/l1: try-on with the photo's head and uncovered lower body; network_*: TOM output alone",
     }
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -140,8 +148,9 @@ def main(args: argparse.Namespace) -> dict:
     m = result["metrics"]
     if paired:
         print(f"{paired} paired: warp IoU {m['model/warp_iou']:.4f} (identity {m['identity/warp_iou']:.4f}), "
-              f"SSIM {m['model/ssim']:.4f} (identity {m['identity/ssim']:.4f}), PSNR {m['model/psnr']:.2f}, "
-              f"L1 {m['model/l1']:.4f}; {unpaired} unpaired -> {out}")
+              f"SSIM {m['model/ssim']:.4f} (identity {m['identity/ssim']:.4f}; TOM output alone "
+              f"{m['model/network_ssim']:.4f}), PSNR {m['model/psnr']:.2f}, L1 {m['model/l1']:.4f}; "
+              f"{unpaired} unpaired -> {out}")
     else:
         print(f"no same-garment pairs; {unpaired} unpaired results -> {images or 'no --images folder'}")
     return result

@@ -1,7 +1,7 @@
 """Export trained runs as a Hub-ready pipeline folder (gmm/ and tom/: config.json + model.safetensors, README.md).
 
     python -m training.export --gmm runs/gmm --tom runs/tom --out weights/cp-vton-viton --fp16 \
-        --metrics artifacts/eval_val.json
+        --metrics artifacts/eval_val.json --metrics artifacts/eval_val_auto.json
 
 The folder loads with ``TryOnPipeline.from_pretrained(folder)`` and uploads with ``python -m training.push_to_hub``.
 """
@@ -25,7 +25,7 @@ def run_summary(path: Path) -> dict:
     return json.loads(args_file.read_text()) if args_file.is_file() else {}
 
 
-def model_card(gmm_args: dict, tom_args: dict, metrics: dict | None, gmm_config, tom_config,
+def model_card(gmm_args: dict, tom_args: dict, metrics: list[dict], gmm_config, tom_config,
                history: str | None = None) -> str:
     lines = [
         "---",
@@ -67,23 +67,33 @@ def model_card(gmm_args: dict, tom_args: dict, metrics: dict | None, gmm_config,
     if history:
         lines += ["History: " + history, ""]
     if metrics:
-        m = metrics["metrics"]
+        first = metrics[0]
         lines += [
             "## Evaluation",
-            f"{metrics['paired']} same-garment pairs of `{metrics['pairs_file']}` (split `{metrics['split']}`), "
-            f"representation `{metrics['representation']}`, 256x192:",
+            f"{first['paired']} same-garment pairs of `{first['pairs_file']}` (split `{first['split']}`), "
+            f"representation `{first['representation']}`, 256x192. SSIM, PSNR and L1 are of the try-on as the "
+            "pipeline makes it (the photo's own head, and its lower body where the new garment is not); the last "
+            "column is the TOM's output alone, every pixel rendered or warped, as CP-VTON papers measure it.",
             "",
-            "| | warp IoU | SSIM | PSNR | L1 |",
-            "|---|---|---|---|---|",
-            f"| this model | {m['model/warp_iou']:.4f} | {m['model/ssim']:.4f} | {m['model/psnr']:.2f} | {m['model/l1']:.4f} |",
-            f"| identity warp (baseline) | {m['identity/warp_iou']:.4f} | {m['identity/ssim']:.4f} | "
-            f"{m['identity/psnr']:.2f} | {m['identity/l1']:.4f} |",
+            "| | garment masks | warp IoU | SSIM | PSNR | L1 | SSIM, TOM output alone |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for result in metrics:
+            m = result["metrics"]
+            for name, label in (("model", "this model"), ("identity", "identity warp (baseline)")):
+                network = m.get(f"{name}/network_ssim")
+                lines.append(
+                    f"| {label} | {result.get('garment_masks', 'dataset')} | {m[f'{name}/warp_iou']:.4f} | "
+                    f"{m[f'{name}/ssim']:.4f} | {m[f'{name}/psnr']:.2f} | {m[f'{name}/l1']:.4f} | "
+                    f"{'-' if network is None else f'{network:.4f}'} |")
+        lines += [
             "",
-            f"Settings: {metrics['settings']}. Command:",
+            f"Settings: {first['settings']}. Command (`--garment-masks auto` for the automatic garment masks the app "
+            "uses):",
             "",
             "```",
-            f"python -m training.evaluate --dataroot {metrics['dataroot']} --split {metrics['split']} "
-            f"--pairs {metrics['pairs_file']} --model <this folder> --representation {metrics['representation']} "
+            f"python -m training.evaluate --dataroot {first['dataroot']} --split {first['split']} "
+            f"--pairs {first['pairs_file']} --model <this folder> --representation {first['representation']} "
             "--json eval.json",
             "```",
             "",
@@ -103,7 +113,8 @@ def main(argv=None) -> Path:
     p.add_argument("--tom", required=True, help="TOM run folder (or model folder)")
     p.add_argument("--out", required=True)
     p.add_argument("--fp16", action="store_true", help="store float16 weights (half the size)")
-    p.add_argument("--metrics", help="JSON written by training.evaluate, for the model card")
+    p.add_argument("--metrics", action="append", default=[],
+                   help="JSON written by training.evaluate, for the model card (repeat: one per garment-mask setting)")
     p.add_argument("--history", help="how the runs were trained, for the model card (resumes with other settings, "
                                      "fine-tuning)")
     args = p.parse_args(argv)
@@ -112,7 +123,7 @@ def main(argv=None) -> Path:
     dtype = torch.float16 if args.fp16 else None
     save_model(gmm, out / "gmm", dtype)
     save_model(tom, out / "tom", dtype)
-    metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
+    metrics = [json.loads(Path(path).read_text()) for path in args.metrics]
     (out / "README.md").write_text(model_card(run_summary(Path(args.gmm)), run_summary(Path(args.tom)), metrics,
                                               gmm.config, tom.config, args.history))
     size = sum(f.stat().st_size for f in out.rglob("*.safetensors")) / 2**20

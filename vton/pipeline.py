@@ -1,7 +1,8 @@
 """TryOnPipeline: person photo + garment photo -> the person wearing the garment, at the photo's resolution.
 
 Steps: person analysis (MediaPipe, framing, 22-channel representation), garment mask and framing, GMM warp
-(TPS, averaged with the warp predicted for the mirrored inputs), TOM rendering and composition at 256x192, then the
+(TPS, averaged with the warp predicted for the mirrored inputs), TOM rendering and composition at 256x192 (the head,
+and the lower body where the new garment is not, taken from the photo: :func:`vton.tom.kept_region`), then the
 warp evaluated again at high resolution and the result pasted into the photo inside the region that the new
 garment changes; every other pixel is the photo's own.
 """
@@ -20,7 +21,7 @@ from .garment import GarmentInput, prepare_garment
 from .gmm import GMM, warp
 from .hub import load_model, resolve_pretrained
 from .person import PersonAnalysis, PersonAnalyzer
-from .tom import TOM, compose, tom_input
+from .tom import TOM, compose, kept_region, tom_input
 from .visualize import draw_keypoints, representation_preview, tensor_to_image
 
 MAX_WORK_HEIGHT = 1024  # the high-resolution composite is computed at most this tall, then resized to the photo
@@ -32,7 +33,8 @@ class TryOnResult:
     """One try-on.
 
     image: the photo with the garment, same size as the photo.
-    tryon: the 192x256 network result; rendered: the TOM's rendered person (192x256).
+    tryon: the 192x256 try-on (the TOM's composition, with the photo's own pixels where ``kept_region``);
+    rendered: the TOM's rendered person (192x256).
     warped_garment, warped_mask, composition_mask, change_mask: 192x256 intermediates (masks in mode 'L').
     garment_mask: the garment's mask as used (192x256, 'L').
     keypoints: (18, 3) COCO-18 in the photo's pixels; keypoints_image: the photo with them drawn.
@@ -144,9 +146,11 @@ class TryOnPipeline:
         start = time.perf_counter()
         photo = torch.tensor(analysis.image).permute(2, 0, 1).to(dev).float() / 127.5 - 1
         lower = torch.tensor(analysis.masks.lower)[None].to(dev).float()
+        head = torch.tensor(analysis.masks.head)[None].to(dev).float()
         rendered, comp = self.tom(tom_input(self.tom.config, rep, photo.expand(b, -1, -1, -1),
                                             lower.expand(b, -1, -1, -1), warped, warped_mask))
-        tryon = compose(warped, rendered, comp)
+        kept = kept_region(head.expand(b, -1, -1, -1), lower.expand(b, -1, -1, -1), comp, warped_mask)
+        tryon = torch.where(kept, photo, compose(warped, rendered, comp))
         timings["tryon"] = time.perf_counter() - start
 
         # 4. back into the photo at its own resolution
@@ -156,7 +160,7 @@ class TryOnPipeline:
         preview = representation_preview(analysis.representation)
         results = []
         for i, g in enumerate(garments):
-            change = self._change_mask(analysis, photo, tryon[i], comp[i], warped_mask[i])
+            change = self._change_mask(analysis, photo, tryon[i], comp[i], warped_mask[i], kept[i, 0].cpu().numpy())
             image = self._paste(analysis, g, theta[i:i + 1], rendered[i], comp[i], change)
             results.append(TryOnResult(
                 image=image, tryon=tensor_to_image(tryon[i]), rendered=tensor_to_image(rendered[i]),
@@ -171,10 +175,10 @@ class TryOnPipeline:
 
     @staticmethod
     def _change_mask(analysis: PersonAnalysis, photo: torch.Tensor, tryon: torch.Tensor, comp: torch.Tensor,
-                     warped_mask: torch.Tensor) -> np.ndarray:
+                     warped_mask: torch.Tensor, kept: np.ndarray) -> np.ndarray:
         """Soft (256, 192) mask in [0, 1] of the pixels the try-on changes: where the result differs from the
-        photo or shows the new garment, on or next to the person, never on the head. ``photo``: (3, 256, 192) the
-        framed photo in [-1, 1], as the TOM saw it."""
+        photo or shows the new garment, on or next to the person, never where ``kept`` ((256, 192) bool, the
+        head and the kept lower body). ``photo``: (3, 256, 192) the framed photo in [-1, 1], as the TOM saw it."""
         differs = ((tryon.float() - photo).abs().mean(0) > CHANGE_THRESHOLD).cpu().numpy()
         garment = ((comp[0] > 0.5) | (warped_mask[0] > 0.5)).cpu().numpy()
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
@@ -182,9 +186,9 @@ class TryOnPipeline:
         change = ((differs & near_person) | garment).astype(np.uint8)
         change = cv2.morphologyEx(change, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
         change = cv2.morphologyEx(change, cv2.MORPH_CLOSE, kernel)
-        change[analysis.masks.head] = 0
+        change[kept] = 0
         soft = cv2.GaussianBlur(change.astype(np.float32), (5, 5), 0)
-        soft[analysis.masks.head] = 0.0
+        soft[kept] = 0.0
         return soft
 
     def _paste(self, analysis: PersonAnalysis, garment: GarmentInput, theta: torch.Tensor, rendered: torch.Tensor,

@@ -100,6 +100,22 @@ def compose(warped_garment: torch.Tensor, rendered: torch.Tensor, mask: torch.Te
     return warped_garment * mask + rendered * (1 - mask)
 
 
+def kept_region(head: torch.Tensor, lower_body: torch.Tensor, comp: torch.Tensor,
+                warped_mask: torch.Tensor) -> torch.Tensor:
+    """Where a try-on shows the photo itself instead of the TOM's rendering: the head (hair, face, neck), and the
+    lower body wherever the new garment is not (composition mask and warped garment mask both <= 0.5). The TOM
+    re-renders these from its input and blurs them; the person's own face and trousers are what a try-on keeps.
+
+    Args:
+        head, lower_body: (B, 1, H, W) in {0, 1} (``PersonMasks.head``, ``PersonMasks.lower``).
+        comp: (B, 1, H, W) the TOM's composition mask in [0, 1]; warped_mask: (B, 1, H, W) in [0, 1].
+    Returns:
+        (B, 1, H, W) bool.
+    """
+    garment = (comp > 0.5) | (warped_mask > 0.5)
+    return (head > 0.5) | ((lower_body > 0.5) & ~garment)
+
+
 def tom_input(config: TOMConfig, representation: torch.Tensor, person: torch.Tensor, lower_body: torch.Tensor,
               warped_garment: torch.Tensor, warped_mask: torch.Tensor) -> torch.Tensor:
     """The TOM's input for its config.
