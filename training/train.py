@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from vton.gmm import GMM, GMMConfig, warp
 from vton.hub import load_model, load_state_dict_checked, save_model
-from vton.tom import TOM, TOMConfig, compose, tom_input
+from vton.tom import TOM, TOMConfig, compose, kept_region, tom_input
 
 from .dataset import VitonDataset
 from .perceptual import VGGPerceptualLoss
@@ -71,6 +71,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tom-keep", choices=["head", "head+lower"], default="head+lower",
                    help="TOM: what the representation shows of the photo: the head (CP-VTON) or also the lower "
                         "body (CP-VTON+), which an upper-garment try-on keeps")
+    p.add_argument("--tom-loss-on", choices=["shown", "all"], default="shown",
+                   help="TOM: losses on the try-on as the pipeline shows it, with the photo's own head and uncovered "
+                        "lower body (vton.tom.kept_region), or on every pixel of the TOM's output (CP-VTON)")
     p.add_argument("--tom-output-norm", action="store_true",
                    help="TOM: InstanceNorm on the output as the reference (it keeps renderings at zero mean)")
     p.add_argument("--init", help="start from these weights (run folder or model folder of the same stage and "
@@ -264,7 +267,7 @@ def main(args: argparse.Namespace) -> Path:
                     losses["grid"] = args.grid_reg * grid_regularization(grid.float())
             else:
                 with torch.no_grad():
-                    grid, _ = gmm(batch["representation"], gmm_garment_input(batch, garment_input))
+                    grid, _ = gmm.mirror_averaged(batch["representation"], gmm_garment_input(batch, garment_input))
                     warped = warp(batch["garment"], grid, "border").float()
                     warped_mask = warp(batch["garment_mask"], grid, "zeros").float()
                 rendered, mask = model(tom_input(raw_model.config, batch["representation"], batch["person"],
@@ -272,6 +275,9 @@ def main(args: argparse.Namespace) -> Path:
                 rendered, mask = rendered.float(), mask.float()
                 tryon = compose(warped, rendered, mask)
                 person = batch["person"]
+                if args.tom_loss_on == "shown":
+                    tryon = torch.where(kept_region(batch["head"], batch["lower_body"], mask.detach(), warped_mask),
+                                        person, tryon)
                 mask_target = batch["garment_region"] if args.tom_mask_target == "region" else warped_mask
                 losses = {"l1": F.l1_loss(tryon, person), "mask": F.l1_loss(mask, mask_target)}
                 if args.ssim_weight:
