@@ -27,6 +27,8 @@ def run_summary(path: Path) -> dict:
 
 def model_card(gmm_args: dict, tom_args: dict, metrics: list[dict], gmm_config, tom_config,
                history: str | None = None) -> str:
+    loss_pixels = ("losses on the try-on as shown (head and uncovered lower body from the photo)"
+                   if tom_args.get("tom_loss_on") == "shown" else "losses on every pixel")
     lines = [
         "---",
         "license: other",
@@ -58,7 +60,8 @@ def model_card(gmm_args: dict, tom_args: dict, metrics: list[dict], gmm_config, 
         "second differences.",
         f"- TOM: width ngf={tom_config.ngf}, {tom_config.in_channels} input channels, {tom_args.get('steps', '?')} steps, "
         f"batch {tom_args.get('batch_size', '?')}; loss L1 + {tom_args.get('ssim_weight', 0)} x (1 - SSIM) + "
-        f"L1(mask, {tom_args.get('tom_mask_target', '?')}); no VGG loss. Output InstanceNorm "
+        f"L1(mask, {tom_args.get('tom_mask_target', '?')}); no VGG loss; "
+        f"{loss_pixels}, garment masks `{tom_args.get('garment_masks', 'dataset')}`. Output InstanceNorm "
         f"{'on (reference)' if tom_config.output_norm else 'off'}; the representation shows the "
         f"{'head and the lower body (CP-VTON+)' if tom_config.keep_lower_body else 'head (CP-VTON)'}.",
         "- Weights stored as float16 safetensors; loaded as float32.",
