@@ -84,11 +84,10 @@ def model_card(gmm_args: dict, tom_args: dict, metrics: list[dict], gmm_config, 
         for result in metrics:
             m = result["metrics"]
             for name, label in (("model", "this model"), ("identity", "identity warp (baseline)")):
-                network = m.get(f"{name}/network_ssim")
                 lines.append(
                     f"| {label} | {result.get('garment_masks', 'dataset')} | {m[f'{name}/warp_iou']:.4f} | "
                     f"{m[f'{name}/ssim']:.4f} | {m[f'{name}/psnr']:.2f} | {m[f'{name}/l1']:.4f} | "
-                    f"{'-' if network is None else f'{network:.4f}'} |")
+                    f"{m[f'{name}/network_ssim']:.4f} |")
         lines += [
             "",
             f"Settings: {first['settings']}. Command (`--garment-masks auto` for the automatic garment masks the app "

@@ -276,8 +276,7 @@ def main(args: argparse.Namespace) -> Path:
                 tryon = compose(warped, rendered, mask)
                 person = batch["person"]
                 if args.tom_loss_on == "shown":
-                    tryon = torch.where(kept_region(batch["head"], batch["lower_body"], mask.detach(), warped_mask),
-                                        person, tryon)
+                    tryon = torch.where(kept_region(batch["head"], batch["lower_body"], mask, warped_mask), person, tryon)
                 mask_target = batch["garment_region"] if args.tom_mask_target == "region" else warped_mask
                 losses = {"l1": F.l1_loss(tryon, person), "mask": F.l1_loss(mask, mask_target)}
                 if args.ssim_weight:
