@@ -60,3 +60,26 @@ def test_bad_garments(tmp_path):
     (tmp_path / "bad.png").write_text("nope")
     with pytest.raises(InputError, match="not a readable image"):
         prepare_garment(tmp_path / "bad.png")
+
+
+def test_white_garments_on_white_are_masked_whole():
+    """White tees on a light studio background: the strict colour threshold masked only their prints (shares of
+    the photo 0.10 to 0.39); the loose mask takes the whole garment, with no hole, and coloured garments keep the
+    strict mask's outline."""
+    from conftest import SHARED
+
+    folder = SHARED / "data" / "wild" / "garments"
+    whole = {"06123_00.jpg": 0.47, "07382_00.jpg": 0.47, "07764_00.jpg": 0.31, "12562_00.jpg": 0.35}
+    for name, least in whole.items():
+        mask = auto_garment_mask(np.asarray(Image.open(folder / name).convert("RGB")))
+        assert mask.mean() > least, name
+        # below the armpits a tee has no gaps across a row: each row from its first to its last garment pixel
+        filled = mask.copy()
+        for row in filled:
+            xs = np.nonzero(row)[0]
+            if len(xs):
+                row[xs[0]:xs[-1] + 1] = True
+        lower = slice(mask.shape[0] * 2 // 3, None)
+        assert mask[lower].sum() > 0.97 * filled[lower].sum(), name
+    coloured = np.asarray(Image.open(folder / "00126_00.jpg").convert("RGB"))
+    assert 0.28 < auto_garment_mask(coloured).mean() < 0.30  # no background band around a red and navy tee

@@ -10,42 +10,88 @@ from PIL import Image
 from .errors import InputError
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing, load_image
 
-BACKGROUND_DISTANCE = 6.0  # Lab distance from the background colour above which a pixel may be garment
+# Lab distance from the background colour above which a pixel is garment for the strict mask (right for coloured
+# garments: its outline is the garment's).
+BACKGROUND_DISTANCE = 6.0
+# The loose mask, for garments of nearly the background's colour (white on white, which the strict one loses but
+# for the print): the threshold is the background's own noise (99th percentile of the border's distances) times
+# NOISE_FACTOR plus NOISE_OFFSET, at least LOOSE_MIN; strong colour edges (gradient above EDGE_FACTOR x 2 units) seal
+# the outline, and the outline is moved onto the photo's edge (:func:`snap_to_edges`) because so low a threshold
+# also takes in JPEG ringing beside the garment.
+LOOSE_MIN, NOISE_FACTOR, NOISE_OFFSET = 1.2, 1.5, 0.8
+EDGE_FACTOR = 4.0
+EDGE_BAND = 0.012  # the outline is moved onto the photo's edge within this share of the image size
+# The loose mask replaces the strict one when the strict one has less than this share of its area.
+STRICT_SHARE = 0.9
 MIN_GARMENT_FRACTION = 0.02  # a mask smaller than this share of the image means no garment was found
 
 
 def auto_garment_mask(rgb: np.ndarray) -> np.ndarray:
     """Mask of a garment photographed on a light, plain background.
 
-    1. Background colour: the median of the image border.
-    2. Pixels farther than BACKGROUND_DISTANCE from it (CIE Lab) are garment candidates.
-    3. Background is what is connected to the border through non-candidates; everything else (white prints,
-       holes inside the garment) is garment. Small specks are dropped, only large components stay.
+    1. Background colour: the median of the image's outermost pixels; its noise: the spread of a 3 px border.
+    2. Strict mask: pixels farther than BACKGROUND_DISTANCE from it (CIE Lab) are candidates; background is what is
+       connected to the border through non-candidates, everything else (white prints, holes inside the garment) is
+       garment; small specks are dropped.
+    3. Loose mask, the same with a threshold just above the background's noise and the colour edges as candidates,
+       outline snapped to the photo's edges. It is used where the strict mask has less than STRICT_SHARE of its
+       area: a white or pale garment on a light background, whose strict mask is only its print.
 
     Args:
         rgb: (H, W, 3) uint8.
     Returns:
         (H, W) bool.
     """
-    height, width = rgb.shape[:2]
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
-    lab = cv2.GaussianBlur(lab, (3, 3), 0)
-    border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
-    distance = np.linalg.norm(lab - np.median(border, axis=0), axis=2)
-    candidate = (distance > BACKGROUND_DISTANCE).astype(np.uint8)
-    candidate = cv2.morphologyEx(candidate, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))  # seal faint outlines
+    lab = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32), (3, 3), 0)
+    border = np.concatenate([lab[:3].reshape(-1, 3), lab[-3:].reshape(-1, 3), lab[:, :3].reshape(-1, 3),
+                             lab[:, -3:].reshape(-1, 3)])
+    background = np.median(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]), axis=0)
+    distance = np.linalg.norm(lab - background, axis=2)
+    strict = _enclosed(distance > BACKGROUND_DISTANCE)
+    noise = float(np.percentile(np.linalg.norm(border - background, axis=1), 99))
+    threshold = float(np.clip(NOISE_FACTOR * noise + NOISE_OFFSET, LOOSE_MIN, BACKGROUND_DISTANCE))
+    gradient = np.sqrt(cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3) ** 2 + cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3) ** 2)
+    loose = _enclosed((distance > threshold) | (gradient.sum(2) > EDGE_FACTOR * max(threshold, 2.0)))
+    if strict.sum() >= STRICT_SHARE * loose.sum():
+        return strict
+    return snap_to_edges(rgb, loose, strict)
+
+
+def _enclosed(candidate: np.ndarray) -> np.ndarray:
+    """(H, W) bool candidates -> what the border cannot reach through non-candidates, large components only."""
+    height, width = candidate.shape
+    candidate = cv2.morphologyEx(candidate.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))  # faint outlines
     # flood the background from the whole border through non-candidate pixels
-    padded = np.pad(1 - candidate, 1, constant_values=1)
-    flood = padded.copy()
-    fill_mask = np.zeros((height + 4, width + 4), np.uint8)
-    cv2.floodFill(flood, fill_mask, (0, 0), 2)
+    flood = np.pad(1 - candidate, 1, constant_values=1)
+    cv2.floodFill(flood, np.zeros((height + 4, width + 4), np.uint8), (0, 0), 2)
     garment = (flood[1:-1, 1:-1] != 2).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(garment, connectivity=8)
     if count <= 1:
         return np.zeros((height, width), bool)
     areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = 1 + np.nonzero(areas >= 0.1 * areas.max())[0]
-    return np.isin(labels, keep)
+    return np.isin(labels, 1 + np.nonzero(areas >= 0.1 * areas.max())[0])
+
+
+def snap_to_edges(rgb: np.ndarray, mask: np.ndarray, certain: np.ndarray) -> np.ndarray:
+    """Move a mask's outline onto the photo's edge nearby (watershed between sure garment and sure background).
+
+    A threshold near the background's own noise also takes in the JPEG ringing beside a garment's edge (a jagged
+    band of background); the watershed puts the outline on the strongest edge within EDGE_BAND of it instead.
+
+    Args:
+        rgb: (H, W, 3) uint8; mask: (H, W) bool rough mask; certain: (H, W) bool pixels that are surely garment.
+    """
+    height, width = mask.shape
+    band = max(2, round(EDGE_BAND * min(height, width)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    inside = mask.astype(np.uint8)
+    markers = np.zeros((height, width), np.int32)
+    markers[cv2.dilate(inside, kernel) == 0] = 1
+    markers[(cv2.erode(inside, kernel) > 0) | certain] = 2
+    cv2.watershed(np.ascontiguousarray(rgb[:, :, ::-1]), markers)
+    snapped = markers == 2
+    # watershed lines (-1) between the two: garment where the rough mask said so
+    return snapped | ((markers == -1) & mask)
 
 
 @dataclass
