@@ -3,7 +3,10 @@
     python benchmarks/person_detection.py --dataroot ../shared/data/viton --start 0 --count 500 [--plain] [--fit]
 
 Prints PCK at 12.8 px (5 % of 256) over annotated joints (a joint MediaPipe misses counts as wrong), person-mask
-IoU against parse > 0, head IoU against parse {1, 2, 4, 13}. ``--plain`` turns off the joint correction;
+IoU against parse > 0, head IoU against parse {1, 2, 4, 13}, and of the parse's lower body {8, 9, 12, 16-19} the
+share the lower-body mask covers (and of the garment {5, 6, 7} the share it wrongly takes). ``--parser`` takes
+the masks from the shipped human parser instead of MediaPipe and the heuristics. ``--plain`` turns off the joint
+correction;
 ``--fit`` prints the median offsets (in shoulder widths) to put in ``vton.pose.COCO18_CORRECTION``.
 """
 from __future__ import annotations
@@ -21,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from training.dataset import read_pairs  # noqa: E402
 from vton.person import PersonAnalyzer  # noqa: E402
 from vton.pose import COCO18_NAMES  # noqa: E402
-from vton.representation import HEAD_LABELS  # noqa: E402
+from vton.representation import GARMENT_LABELS, HEAD_LABELS, LOWER_BODY_LABELS  # noqa: E402
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -39,6 +42,7 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true", help="no joint correction")
     parser.add_argument("--fit", action="store_true", help="print median joint offsets in shoulder widths")
     parser.add_argument("--threshold", type=float, default=12.8)
+    parser.add_argument("--parser", action="store_true", help="masks from the shipped human parser")
     args = parser.parse_args()
 
     root = Path(args.dataroot)
@@ -47,8 +51,13 @@ def main() -> None:
     hits = np.zeros(18)
     totals = np.zeros(18)
     offsets: list[list[np.ndarray]] = [[] for _ in range(18)]
-    mask_ious, head_ious, failures = [], [], 0
-    with PersonAnalyzer(correct_joints=not args.plain) as analyzer:
+    mask_ious, head_ious, lower_kept, garment_kept, failures = [], [], [], [], 0
+    human_parser = None
+    if args.parser:
+        from vton.hub import load_parser
+
+        human_parser = load_parser(device="cpu")
+    with PersonAnalyzer(correct_joints=not args.plain, parser=human_parser) as analyzer:
         for name in tqdm(names, desc="persons"):
             stem = name.rsplit(".", 1)[0]
             photo = Image.open(root / args.split / "image" / name).convert("RGB")
@@ -63,6 +72,8 @@ def main() -> None:
                 totals += annotated
                 mask_ious.append(0.0)
                 head_ious.append(0.0)
+                lower_kept.append(0.0)
+                garment_kept.append(0.0)
                 continue
             pred = person.keypoints
             annotated = (truth[:, 0] > 1) & (truth[:, 1] > 1)
@@ -77,9 +88,13 @@ def main() -> None:
                     offsets[j].append((truth[j, :2] - pred[j, :2]) * np.array([facing, 1.0]) / shoulder)
             mask_ious.append(iou(person.masks.person, parse > 0))
             head_ious.append(iou(person.masks.head, np.isin(parse, HEAD_LABELS)))
+            lower, garment = np.isin(parse, LOWER_BODY_LABELS), np.isin(parse, GARMENT_LABELS)
+            lower_kept.append((person.masks.lower & lower).sum() / max(lower.sum(), 1))
+            garment_kept.append((person.masks.lower & garment).sum() / max(garment.sum(), 1))
     print(f"images {len(names)} (pairs {args.start}..{args.start + len(names) - 1}), no person found: {failures}")
     print(f"PCK@{args.threshold}px {hits.sum() / totals.sum():.4f}  person-mask IoU {np.mean(mask_ious):.4f}  "
-          f"head IoU {np.mean(head_ious):.4f}")
+          f"head IoU {np.mean(head_ious):.4f}  lower body covered {np.mean(lower_kept):.4f}, garment taken as lower "
+          f"body {np.mean(garment_kept):.4f}")
     print("per joint PCK: " + ", ".join(f"{COCO18_NAMES[j]} {hits[j] / max(totals[j], 1):.3f}" for j in range(18)))
     if args.fit:
         rows = [np.median(np.array(o), axis=0) if len(o) >= 20 else np.zeros(2) for o in offsets]

@@ -83,3 +83,6 @@ def test_prepare_builds_a_cp_vton_dataset(tmp_path, astronaut):
     assert len(pairs) == 4 and pairs[0] == "astronaut.jpg"
     pose = json.loads((root / "pose" / "astronaut_keypoints.json").read_text())
     assert len(pose["people"][0]["pose_keypoints"]) == 54
+    parse = Image.open(root / "image-parse" / "astronaut.png")  # what the GMM's training target needs
+    assert parse.mode == "P" and parse.size == (192, 256)
+    assert np.isin(np.array(parse), (1, 2, 13)).sum() > 1000 and np.isin(np.array(parse), (5, 6, 7)).sum() > 1000

@@ -117,3 +117,43 @@ def test_push_to_hub_offline_is_a_clear_error(tmp_path, tiny_model_dir):
                            "someone/vton"], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: upload to someone/vton failed") and "Traceback" not in proc.stderr
+
+
+def test_parser_train_resume_evaluate_export(pairs_file, tmp_path, tiny_model_dir):
+    """The human parser trains on augmented photos (resumable exactly), evaluates per label group in both
+    settings, and exports into a pipeline folder that the pipeline loads with it."""
+    def args(out, *extra):
+        return train.parse_args(["parser", "--dataroot", str(VITON), "--split", "train", "--pairs", str(pairs_file),
+                                 "--out", str(out), "--parser-width", "4", "--batch-size", "2", "--workers", "0",
+                                 "--log-every", "1", "--sample-every", "2", "--save-every", "2", "--lr", "1e-3",
+                                 "--steps", "4", *extra])
+
+    whole = train.main(args(tmp_path / "parser"))
+    train.main(args(tmp_path / "parser2", "--stop-at", "2"))
+    train.main(args(tmp_path / "parser2", "--resume"))
+    a = torch.load(whole / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "parser2" / "checkpoint.pt", weights_only=True)
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key  # same augmented items after the resume
+    rows = list(csv.DictReader((whole / "log.csv").open()))
+    assert {"ce", "dice"} <= set(rows[0]) and len(rows) == 4
+    assert (whole / "samples" / "step_0000004.png").is_file()
+
+    result = evaluate.main(evaluate.parse_args([
+        "--parser", str(whole), "--dataroot", str(VITON), "--split", "train", "--pairs", str(pairs_file),
+        "--workers", "0", "--json", str(tmp_path / "parser.json")]))
+    assert result["persons"] == 6
+    for setting in ("plain", "background", "plain_dataset_parse"):
+        assert set(result[setting]) == {"background", "head", "upper", "arms", "lower", "neck", "mean"}
+        assert all(0 <= v <= 1 for v in result[setting].values())
+
+    folder = tmp_path / "pipeline"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "README.md").write_text("# card\n\n## Licence\nresearch\n")
+    export.main(["--parser", str(whole), "--out", str(folder), "--fp16", "--parser-metrics", str(tmp_path / "parser.json")])
+    card = (folder / "README.md").read_text()
+    assert card.index("## Human parser") < card.index("## Licence") and f"{result['plain']['mean']:.4f}" in card
+    export.main(["--parser", str(whole), "--out", str(folder)])  # again: the section is replaced, not added
+    assert (folder / "README.md").read_text().count("## Human parser") == 1
+    with TryOnPipeline.from_pretrained(folder, device="cpu") as pipe:
+        assert pipe.parser is not None and pipe.parser.config.widths[0] == 4

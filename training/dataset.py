@@ -14,6 +14,7 @@ exactly what inference computes. representation='annotations' draws the dataset'
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -111,6 +112,30 @@ def build_person_cache(dataroot: str | Path, split: str, persons: list[str], cac
     return len(todo)
 
 
+def build_parse_cache(dataroot: str | Path, split: str, persons: list[str], cache_dir: str | Path,
+                      parser) -> Path:
+    """Run the human parser once on every person photo without cached labels; returns the cache folder.
+
+    The folder is keyed by a hash of the parser's weights (CACHE/parse/<hash>/<split>/<stem>.png), so labels of
+    another parser are never reused.
+    """
+    from vton.parsing import labels_to_image
+
+    digest = hashlib.sha1()
+    for key, value in parser.state_dict().items():
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().float().numpy().tobytes())
+    folder = Path(cache_dir) / "parse" / digest.hexdigest()[:12] / split
+    folder.mkdir(parents=True, exist_ok=True)
+    todo = [p for p in dict.fromkeys(persons) if not (folder / f"{stem(p)}.png").is_file()]
+    for start in tqdm(range(0, len(todo), 16), desc=f"parsing persons ({split})", disable=not todo):
+        names = todo[start:start + 16]
+        images = np.stack([np.asarray(Image.open(Path(dataroot) / split / "image" / n).convert("RGB")) for n in names])
+        for name, labels in zip(names, parser.predict(images).argmax(1).cpu().numpy()):
+            labels_to_image(labels).save(folder / f"{stem(name)}.png")
+    return folder
+
+
 def _to_unit(image: Image.Image) -> torch.Tensor:
     """PIL RGB -> (3, H, W) float32 in [-1, 1]."""
     return torch.from_numpy(np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 127.5 - 1.0)
@@ -134,6 +159,9 @@ class VitonDataset(Dataset):
         garment_masks: 'dataset' (cloth-mask/) or 'auto' (the library's automatic mask, what the app uses; some
             dataset masks of pale garments are wrong).
         with_lower_body: False leaves lower_body all 0 and skips computing it (the GMM does not use it).
+        parser: with representation='photo', the human parser whose labels give the person, head and lower-body
+            masks, as the pipeline does when its weights have one (labels cached once per image); None: MediaPipe
+            and the heuristics.
     """
 
     dataroot: str | Path
@@ -146,6 +174,7 @@ class VitonDataset(Dataset):
     pose_model: str | None = None
     face_model: str | None = None
     with_lower_body: bool = True
+    parser: object = None
 
     def __post_init__(self):
         if self.garment_masks not in ("dataset", "auto"):
@@ -162,13 +191,18 @@ class VitonDataset(Dataset):
             if skipped:
                 log.warning("%d of %d pairs skipped: no person found in the photo", skipped, len(found))
             self.items = [item for item, ok in zip(self.items, found) if ok]
+        self.parse_dir = None
+        if self.representation == "photo" and self.parser is not None:
+            self.parse_dir = build_parse_cache(self.dataroot, self.split, [p for p, _ in self.items], self.cache_dir,
+                                               self.parser)
+            self.parser = None  # the labels are cached; workers need not carry the network
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, index: int | tuple[int, bool]) -> dict:
-        """``index``, or ``(index, flip)`` from a sampler that decides the mirroring (see train.StepSampler)."""
-        index, flip = index if isinstance(index, tuple) else (index, self.hflip and bool(torch.rand(()) < 0.5))
+        """``index``, or ``(index, flip, position)`` from a sampler that decides the mirroring (see train.StepSampler)."""
+        index, flip = index[:2] if isinstance(index, tuple) else (index, self.hflip and bool(torch.rand(()) < 0.5))
         person_name, garment_name = self.items[index]
         photo = Image.open(self.root / "image" / person_name).convert("RGB")
         garment = Image.open(self.root / "cloth" / garment_name).convert("RGB")
@@ -184,7 +218,8 @@ class VitonDataset(Dataset):
         image = np.asarray(photo)
         if self.representation == "photo":
             detection = load_detection(cache_path(Path(self.cache_dir), self.split, person_name))
-            _, masks, representation = draw_person(image, detection, lower_body=self.with_lower_body)
+            labels = None if self.parse_dir is None else np.array(Image.open(self.parse_dir / f"{stem(person_name)}.png"))
+            _, masks, representation = draw_person(image, detection, lower_body=self.with_lower_body, labels=labels)
         else:
             if parse is None:
                 raise FileNotFoundError(f"representation='annotations' needs {parse_file}")

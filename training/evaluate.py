@@ -3,6 +3,7 @@
     python -m training.evaluate --dataroot ../shared/data/viton --split train \
         --pairs training/splits/val_pairs.txt [--model weights/cp-vton-viton] \
         [--representation photo|annotations] [--limit N] --json artifacts/eval.json
+    python -m training.evaluate --parser [RUN_OR_MODEL] --dataroot ... --pairs ... --json artifacts/parser.json
 
 Same-garment pairs (person NNNNNN_0 with garment NNNNNN_1) give paired metrics on the 256x192 try-on as the
 pipeline makes it (the TOM's composition, with the photo's head and uncovered lower body: vton.tom.kept_region):
@@ -58,6 +59,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--json", required=True, help="metrics file to write")
     p.add_argument("--images", help="folder for try-on images of the pairs")
+    p.add_argument("--use-parser", action=argparse.BooleanOptionalAction, default=True,
+                   help="photo representation: masks from the --model folder's human parser when it has one, as the "
+                        "pipeline (--no-use-parser: MediaPipe and the heuristics)")
+    p.add_argument("--parser", nargs="?", const="default",
+                   help="evaluate the human parser instead of the try-on: per-group IoUs (training.evaluate_parser); "
+                        "a run or model folder, or without a value the parser of --model")
     return p.parse_args(argv)
 
 
@@ -79,12 +86,17 @@ def tryon_metrics(tryon: torch.Tensor, person: torch.Tensor) -> dict[str, torch.
 
 
 def main(args: argparse.Namespace) -> dict:
+    if args.parser:
+        from .evaluate_parser import main as evaluate_parser
+
+        return evaluate_parser(args)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     folder = resolve_pretrained(args.model)
     gmm = load_trained(args.gmm or folder, "gmm", device)
     tom = load_trained(args.tom or folder, "tom", device)
+    human_parser = load_trained(folder, "parser", device) if args.use_parser and (folder / "parser").is_dir() else None
     dataset = VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
-                           garment_masks=args.garment_masks)
+                           garment_masks=args.garment_masks, parser=human_parser)
     if args.limit:
         dataset.items = dataset.items[: args.limit]
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers)
@@ -135,6 +147,7 @@ def main(args: argparse.Namespace) -> dict:
         "dataroot": str(args.dataroot), "split": args.split, "pairs_file": str(args.pairs),
         "representation": args.representation, "garment_masks": args.garment_masks,
         "mirror_average": args.mirror_average,
+        "person_masks": "parser" if dataset.parse_dir is not None else "mediapipe",
         "model": str(args.model or "default"),
         "metrics": {k: v / paired for k, v in sums.items()} if paired else {},
         "settings": "256x192; SSIM torchmetrics RGB [0,1] gaussian 11 sigma 1.5; warp IoU vs parse {5,6,7}; "

@@ -1,7 +1,12 @@
-"""Export trained runs as a Hub-ready pipeline folder (gmm/ and tom/: config.json + model.safetensors, README.md).
+"""Export trained runs as a Hub-ready pipeline folder (gmm/, tom/ and parser/: config.json + model.safetensors,
+README.md).
 
-    python -m training.export --gmm runs/gmm --tom runs/tom --out weights/cp-vton-viton --fp16 \
-        --metrics artifacts/eval_val.json --metrics artifacts/eval_val_auto.json
+    python -m training.export --gmm runs/gmm --tom runs/tom --parser runs/parser --out weights/cp-vton-viton \
+        --fp16 --metrics artifacts/eval_val.json --metrics artifacts/eval_val_auto.json \
+        --parser-metrics artifacts/parser_val.json
+    # only a new parser: the folder's GMM, TOM and model card stay, the card's parser section is replaced
+    python -m training.export --parser runs/parser --out weights/cp-vton-viton --fp16 \
+        --parser-metrics artifacts/parser_val.json
 
 The folder loads with ``TryOnPipeline.from_pretrained(folder)`` and uploads with ``python -m training.push_to_hub``.
 """
@@ -23,6 +28,50 @@ def run_summary(path: Path) -> dict:
     """Steps and training arguments of a run folder, if it has them."""
     args_file = Path(path) / "args.json"
     return json.loads(args_file.read_text()) if args_file.is_file() else {}
+
+
+PARSER_HEADING = "## Human parser"
+
+
+def parser_section(args: dict, config, metrics: dict | None, history: str | None = None) -> str:
+    """The model card's section on the human parser (ends before the next '## ' heading)."""
+    lines = [
+        PARSER_HEADING,
+        "`parser/`: photo -> 20 LIP labels (label 10: neck and bare torso skin), a U-Net of widths "
+        f"{list(config.widths)} at 256x192 trained from scratch on the VITON parses (completed with the neck) of "
+        f"`{args.get('pairs', '?')}`: {args.get('steps', '?')} steps, batch {args.get('batch_size', '?')}, Adam lr "
+        f"{args.get('lr', '?')} with linear decay from {args.get('decay_from', '?')} of the steps, cross-entropy + "
+        f"{args.get('dice_weight', '?')} x soft Dice; persons cut out by the parse and put on random backgrounds, "
+        "zoomed out and in, rotated, mirrored with left/right labels swapped, colour, blur, noise and JPEG changes.",
+        "",
+    ]
+    if history:
+        lines += [history, ""]
+    if metrics:
+        groups = ("background", "head", "upper", "arms", "lower", "neck", "mean")
+        lines += [
+            f"IoU per label group on {metrics['persons']} held-out persons of `{metrics['pairs_file']}` "
+            "(dataset-level: the sum of intersections over the sum of unions; the mean is over the first five):",
+            "",
+            "| setting | " + " | ".join(groups) + " |",
+            "|---" * (len(groups) + 1) + "|",
+        ]
+        for setting, label in (("plain", "as photographed"), ("background", "random backgrounds, zoomed out"),
+                               ("plain_dataset_parse", "as photographed, vs the dataset's parse as is")):
+            lines.append(f"| {label} | " + " | ".join(f"{metrics[setting][g]:.4f}" for g in groups) + " |")
+        lines += ["", f"`python -m training.evaluate --parser --model <this folder> --dataroot {metrics['dataroot']} "
+                      f"--split {metrics['split']} --pairs {metrics['pairs_file']} --json parser.json`", ""]
+    return "\n".join(lines) + "\n"
+
+
+def with_parser_section(card: str, section: str) -> str:
+    """``card`` with its parser section replaced by ``section`` (inserted before the licence if it had none)."""
+    if PARSER_HEADING in card:
+        start = card.index(PARSER_HEADING)
+        end = card.find("\n## ", start + 1)
+        return card[:start] + section + (card[end + 1:] if end >= 0 else "")
+    at = card.find("## Licence")
+    return card + "\n" + section if at < 0 else card[:at] + section + "\n" + card[at:]
 
 
 def model_card(gmm_args: dict, tom_args: dict, metrics: list[dict], gmm_config, tom_config,
@@ -111,8 +160,11 @@ def model_card(gmm_args: dict, tom_args: dict, metrics: list[dict], gmm_config, 
 
 def main(argv=None) -> Path:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--gmm", required=True, help="GMM run folder (or model folder)")
-    p.add_argument("--tom", required=True, help="TOM run folder (or model folder)")
+    p.add_argument("--gmm", help="GMM run folder (or model folder)")
+    p.add_argument("--tom", help="TOM run folder (or model folder)")
+    p.add_argument("--parser", help="human parser run folder (or model folder)")
+    p.add_argument("--parser-metrics", help="JSON written by training.evaluate --parser, for the model card")
+    p.add_argument("--parser-history", help="how the parser was trained, for the model card")
     p.add_argument("--out", required=True)
     p.add_argument("--fp16", action="store_true", help="store float16 weights (half the size)")
     p.add_argument("--metrics", action="append", default=[],
@@ -120,14 +172,25 @@ def main(argv=None) -> Path:
     p.add_argument("--history", help="how the runs were trained, for the model card (resumes with other settings, "
                                      "fine-tuning)")
     args = p.parse_args(argv)
-    gmm, tom = load_trained(args.gmm, "gmm"), load_trained(args.tom, "tom")
+    if (args.gmm is None) != (args.tom is None) or not (args.gmm or args.parser):
+        p.error("give --gmm and --tom (a whole pipeline), --parser, or all three")
     out = Path(args.out)
     dtype = torch.float16 if args.fp16 else None
-    save_model(gmm, out / "gmm", dtype)
-    save_model(tom, out / "tom", dtype)
-    metrics = [json.loads(Path(path).read_text()) for path in args.metrics]
-    (out / "README.md").write_text(model_card(run_summary(Path(args.gmm)), run_summary(Path(args.tom)), metrics,
-                                              gmm.config, tom.config, args.history))
+    card_file = out / "README.md"
+    if args.gmm:
+        gmm, tom = load_trained(args.gmm, "gmm"), load_trained(args.tom, "tom")
+        save_model(gmm, out / "gmm", dtype)
+        save_model(tom, out / "tom", dtype)
+        metrics = [json.loads(Path(path).read_text()) for path in args.metrics]
+        card_file.write_text(model_card(run_summary(Path(args.gmm)), run_summary(Path(args.tom)), metrics,
+                                        gmm.config, tom.config, args.history))
+    if args.parser:
+        parser = load_trained(args.parser, "parser")
+        save_model(parser, out / "parser", dtype)
+        metrics = json.loads(Path(args.parser_metrics).read_text()) if args.parser_metrics else None
+        section = parser_section(run_summary(Path(args.parser)), parser.config, metrics, args.parser_history)
+        card = card_file.read_text() if card_file.is_file() else ""
+        card_file.write_text(with_parser_section(card, section))
     size = sum(f.stat().st_size for f in out.rglob("*.safetensors")) / 2**20
     print(f"exported to {out} ({size:.1f} MiB of weights)")
     return out

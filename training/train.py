@@ -1,10 +1,13 @@
-"""Train the GMM or the TOM on VITON-format data.
+"""Train the GMM, the TOM or the human parser on VITON-format data.
 
     # one process (CPU or one GPU); bf16 autocast by default
     python -m training.train gmm --dataroot ../shared/data/viton --split train \
         --pairs training/splits/train_pairs.txt --out runs/gmm --steps 20000 --ngf 32
     python -m training.train tom --dataroot ../shared/data/viton --split train \
         --pairs training/splits/train_pairs.txt --out runs/tom --gmm runs/gmm --steps 20000 --ngf 32
+    # the human parser (photo -> LIP labels), on augmented photos; needs image-parse/
+    python -m training.train parser --dataroot ../shared/data/viton --split train \
+        --pairs training/splits/train_pairs.txt --out runs/parser --steps 12000 --batch-size 8 --lr 1e-3
     # continue a run where it stopped (model, optimiser, scheduler, step, RNG, data order)
     python -m training.train gmm ... --out runs/gmm --resume
     # fine-tune: start a new run from trained weights (same stage and width)
@@ -36,9 +39,11 @@ from tqdm import tqdm
 
 from vton.gmm import GMM, GMMConfig, warp
 from vton.hub import load_model, load_state_dict_checked, save_model
+from vton.parsing import PALETTE, HumanParser, ParserConfig
 from vton.tom import TOM, TOMConfig, compose, kept_region, tom_input
 
 from .dataset import VitonDataset
+from .parsing_data import ParsingDataset
 from .perceptual import VGGPerceptualLoss
 
 log = logging.getLogger("training.train")
@@ -46,13 +51,16 @@ log = logging.getLogger("training.train")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["gmm", "tom"])
+    p.add_argument("stage", choices=["gmm", "tom", "parser"])
     p.add_argument("--dataroot", required=True)
     p.add_argument("--split", default="train")
     p.add_argument("--pairs", default="train_pairs.txt", help="pairs file: a path, or a name under --dataroot")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--representation", choices=["photo", "annotations"], default="photo")
     p.add_argument("--cache-dir", default="cache/persons", help="MediaPipe detections, computed once per image")
+    p.add_argument("--parse-with", help="GMM/TOM, photo representation: person masks from this human parser's "
+                                        "labels (run, pipeline or model folder; cached once per image), as the "
+                                        "pipeline uses them; without it MediaPipe and the heuristics")
     p.add_argument("--garment-masks", choices=["dataset", "auto"], default="dataset",
                    help="garment masks: the dataset's cloth-mask/ or the library's automatic ones (as the app)")
     p.add_argument("--garment-input", choices=["rgb", "mask"], default="rgb",
@@ -62,6 +70,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--ngf", type=int, default=64, help="network width (64: the paper's)")
+    p.add_argument("--parser-width", type=int, default=16,
+                   help="parser: channels of its full-resolution level (levels: 1, 2, 4, 8, 12, 16 times this)")
     p.add_argument("--grid-reg", type=float, default=40.0, help="GMM: weight of the CP-VTON+ TPS grid regulariser")
     p.add_argument("--mask-weight", type=float, default=1.0, help="GMM: L1 of the warped garment mask vs the worn region")
     p.add_argument("--gmm", help="TOM: trained GMM (run folder, pipeline folder or gmm model folder)")
@@ -79,7 +89,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--init", help="start from these weights (run folder or model folder of the same stage and "
                                   "width): fine-tuning; ignored when --resume finds a checkpoint")
     p.add_argument("--vgg-weights", help="TOM: local VGG19 state_dict for the perceptual loss (off without it)")
-    p.add_argument("--hflip", action="store_true", help="mirror half of the pairs")
+    p.add_argument("--hflip", action="store_true", help="mirror half of the pairs (parser: always on)")
+    p.add_argument("--dice-weight", type=float, default=1.0, help="parser: weight of the soft Dice loss beside "
+                                                                  "cross-entropy")
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                    help="bf16 autocast or float32; auto: bf16 where the hardware has fast bf16 (CUDA, or a CPU "
                         "with AVX512-BF16/AMX), else fp32 (on an AVX2-only CPU bf16 convolutions are ~10x slower)")
@@ -97,7 +109,8 @@ class StepSampler(Sampler):
     """Infinite, resumable data order: the items of step s are a fixed function of (seed, s).
 
     Every epoch is a seeded permutation; with W processes, a step takes W * batch_size consecutive items and
-    process r takes its r-th slice. Yields (index, flip) so that augmentation is also fixed by the step.
+    process r takes its r-th slice. Yields (index, flip, position), position counting items from the start of
+    training, so that augmentation is also fixed by the step.
     """
 
     def __init__(self, size: int, batch_size: int, seed: int, start_step: int, rank: int = 0, world: int = 1,
@@ -118,7 +131,7 @@ class StepSampler(Sampler):
                 epoch, offset = divmod(position, self.size)
                 if epoch != cached_epoch:
                     cached_epoch, (order, flips) = epoch, self._epoch(epoch)
-                yield int(order[offset]), bool(flips[offset]) and self.hflip
+                yield int(order[offset]), bool(flips[offset]) and self.hflip, position
             step += 1
 
 
@@ -144,11 +157,25 @@ def load_trained(path: str | Path, stage: str, device="cpu") -> GMM | TOM:
     raise FileNotFoundError(f"no trained {stage.upper()} in {path} (expected model/, {stage}/ or config.json there)")
 
 
-def build_model(args) -> GMM | TOM:
+def build_model(args) -> GMM | TOM | HumanParser:
+    if args.stage == "parser":
+        w = args.parser_width
+        return HumanParser(ParserConfig(widths=(w, 2 * w, 4 * w, 8 * w, 12 * w, 16 * w)))
     if args.stage == "gmm":
         return GMM(GMMConfig(ngf=args.ngf, garment_channels=3 if args.garment_input == "rgb" else 1))
     return TOM(TOMConfig(ngf=args.ngf, in_channels=25, output_norm=args.tom_output_norm,
                          keep_lower_body=args.tom_keep == "head+lower"))
+
+
+def dice_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """1 - soft Dice, averaged over the labels present in the batch (prediction or target): thin parts (arms,
+    neck) weigh as much as the background. logits (B, K, H, W), labels (B, H, W) int64."""
+    probs = logits.softmax(1)
+    target = F.one_hot(labels, probs.shape[1]).permute(0, 3, 1, 2).float()
+    inter = (probs * target).sum((0, 2, 3))
+    total = probs.sum((0, 2, 3)) + target.sum((0, 2, 3))
+    present = target.sum((0, 2, 3)) > 0
+    return 1 - (2 * inter[present] / total[present].clamp(min=1e-6)).mean()
 
 
 def gmm_garment_input(batch: dict, garment_input: str) -> torch.Tensor:
@@ -193,8 +220,11 @@ def main(args: argparse.Namespace) -> Path:
 
     # 1. data: rank 0 builds the detection cache first, the others then read it
     def make_dataset():
+        if args.stage == "parser":
+            return ParsingDataset(args.dataroot, args.split, args.pairs, seed=args.seed)
+        human_parser = load_trained(args.parse_with, "parser") if args.parse_with else None
         return VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
-                            garment_masks=args.garment_masks, with_lower_body=args.stage == "tom")
+                            garment_masks=args.garment_masks, with_lower_body=args.stage == "tom", parser=human_parser)
     if distributed and not main_process:
         dist.barrier()
     dataset = make_dataset()
@@ -232,6 +262,8 @@ def main(args: argparse.Namespace) -> Path:
     if distributed:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
+    if args.stage == "parser":
+        args.hflip = True  # mirrored photos with left/right labels swapped are always right
     gmm = load_trained(args.gmm, "gmm", device) if args.stage == "tom" else None
     if args.stage == "tom" and gmm is None:
         raise SystemExit("the TOM trains on warps of a trained GMM: pass --gmm")
@@ -256,7 +288,12 @@ def main(args: argparse.Namespace) -> Path:
         batch = {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in next(batches).items()}
         # 3. forward and losses
         with autocast:
-            if args.stage == "gmm":
+            if args.stage == "parser":
+                logits = model(batch["image"]).float()
+                losses = {"ce": F.cross_entropy(logits, batch["labels"])}
+                if args.dice_weight:
+                    losses["dice"] = args.dice_weight * dice_loss(logits, batch["labels"])
+            elif args.stage == "gmm":
                 grid, _ = model(batch["representation"], gmm_garment_input(batch, garment_input))
                 warped = warp(batch["garment"], grid, "border")
                 warped_mask = warp(batch["garment_mask"], grid, "zeros")
@@ -309,7 +346,11 @@ def main(args: argparse.Namespace) -> Path:
             progress.set_postfix(loss=f"{row['loss']:.4f}", lr=f"{row['lr']:.2e}")
             started, window = time.time(), []
         if main_process and (step % args.sample_every == 0 or step == args.steps):
-            if args.stage == "gmm":
+            if args.stage == "parser":
+                palette = torch.tensor(PALETTE, dtype=torch.float32, device=device) / 127.5 - 1
+                show = lambda labels: palette[labels].permute(0, 3, 1, 2)
+                rows = [batch["image"], show(logits.argmax(1)), show(batch["labels"])]
+            elif args.stage == "gmm":
                 rows = [batch["garment"], warped.float(), batch["target_garment"],
                         (warped.float() + batch["person"]) / 2]
             else:

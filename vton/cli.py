@@ -1,4 +1,4 @@
-"""Command line: ``python -m vton {tryon,pose,garment-mask,prepare} ...`` (``--help`` on each).
+"""Command line: ``python -m vton {tryon,pose,parse,garment-mask,prepare} ...`` (``--help`` on each).
 
 Bad input ends with exit code 2 and one line on stderr, no traceback.
 """
@@ -48,8 +48,9 @@ def cmd_tryon(args) -> None:
         folder = Path(args.steps)
         folder.mkdir(parents=True, exist_ok=True)
         for name in ("tryon", "rendered", "warped_garment", "warped_mask", "composition_mask", "change_mask",
-                     "garment_mask", "keypoints_image", "representation"):
-            getattr(result, name).save(folder / f"{name}.png")
+                     "garment_mask", "keypoints_image", "representation", "parse"):
+            if getattr(result, name) is not None:
+                getattr(result, name).save(folder / f"{name}.png")
     if result.num_persons > 1:
         log.warning("%d persons in the photo: dressed the largest", result.num_persons)
     print(f"{out} ({result.image.width}x{result.image.height}) in {sum(result.timings.values()):.2f} s")
@@ -61,57 +62,73 @@ def openpose_json(keypoints: np.ndarray) -> dict:
                                         "face_keypoints": [], "hand_left_keypoints": [], "hand_right_keypoints": []}]}
 
 
-def cmd_pose(args) -> None:
-    from .person import PersonAnalyzer
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+def _each_image(paths: list[str], out: str, work) -> None:
+    """Run ``work(path, out_folder)`` -> written file on every image; a bad image is reported in one line and the
+    others still run; exit code 2 if any failed."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
     failures = 0
-    with PersonAnalyzer() as analyzer:
-        for path in _images(args.images):
-            try:
-                analysis = analyzer.analyze(path)
-            except VtonError as err:
-                print(f"error: {_about(path, err)}", file=sys.stderr)
-                failures += 1
-                continue
-            target = out / f"{path.stem}_keypoints.json"
-            target.write_text(json.dumps(openpose_json(analysis.keypoints_in_photo())))
-            print(target)
-    if failures:
-        raise SystemExit(2)
-
-
-def cmd_garment_mask(args) -> None:
-    from .garment import prepare_garment
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    failures = 0
-    for path in _images(args.images):
+    for path in _images(paths):
         try:
-            garment = prepare_garment(path)
+            target = work(path, folder)
         except VtonError as err:
             print(f"error: {_about(path, err)}", file=sys.stderr)
             failures += 1
             continue
-        target = out / f"{path.stem}.png"
-        Image.fromarray(garment.mask_full.astype(np.uint8) * 255).save(target)
         print(target)
     if failures:
         raise SystemExit(2)
 
 
-def cmd_prepare(args) -> None:
-    """Plain photos -> the CP-VTON layout, framed to 192x256, with the library's pose and garment masks."""
+def cmd_pose(args) -> None:
+    from .person import PersonAnalyzer
+
+    def work(path: Path, folder: Path) -> Path:
+        target = folder / f"{path.stem}_keypoints.json"
+        target.write_text(json.dumps(openpose_json(analyzer.analyze(path).keypoints_in_photo())))
+        return target
+
+    with PersonAnalyzer() as analyzer:
+        _each_image(args.images, args.out, work)
+
+
+def cmd_parse(args) -> None:
+    from .hub import load_parser
+    from .parsing import labels_to_image
+    from .person import PersonAnalyzer
+
+    def work(path: Path, folder: Path) -> Path:
+        target = folder / f"{path.stem}.png"
+        labels_to_image(analyzer.analyze(path).labels_in_photo()).save(target)
+        return target
+
+    with PersonAnalyzer(parser=load_parser(args.model, args.device)) as analyzer:
+        _each_image(args.images, args.out, work)
+
+
+def cmd_garment_mask(args) -> None:
     from .garment import prepare_garment
+
+    def work(path: Path, folder: Path) -> Path:
+        target = folder / f"{path.stem}.png"
+        Image.fromarray(prepare_garment(path).mask_full.astype(np.uint8) * 255).save(target)
+        return target
+
+    _each_image(args.images, args.out, work)
+
+
+def cmd_prepare(args) -> None:
+    """Plain photos -> the CP-VTON layout, framed to 192x256, with the library's pose, parse and garment masks."""
+    from .garment import prepare_garment
+    from .hub import load_parser
+    from .parsing import labels_to_image
     from .person import PersonAnalyzer
 
     root = Path(args.out) / args.split
-    for sub in ("image", "cloth", "cloth-mask", "pose"):
+    for sub in ("image", "image-parse", "cloth", "cloth-mask", "pose"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     persons, garments = [], []
-    with PersonAnalyzer() as analyzer:
+    with PersonAnalyzer(parser=load_parser(args.model)) as analyzer:
         for path in _images([args.persons]):
             try:
                 analysis = analyzer.analyze(path)
@@ -121,6 +138,7 @@ def cmd_prepare(args) -> None:
             name = f"{path.stem}.jpg"
             Image.fromarray(analysis.image).save(root / "image" / name, quality=95)
             (root / "pose" / f"{path.stem}_keypoints.json").write_text(json.dumps(openpose_json(analysis.keypoints)))
+            labels_to_image(analysis.labels).save(root / "image-parse" / f"{path.stem}.png")
             persons.append(name)
     for path in _images([args.garments]):
         try:
@@ -136,8 +154,7 @@ def cmd_prepare(args) -> None:
         raise VtonError(f"nothing to pair: {len(persons)} usable person photos, {len(garments)} usable garments")
     pairs = Path(args.out) / f"{args.split}_pairs.txt"
     pairs.write_text("".join(f"{p} {g}\n" for p in persons for g in garments))
-    print(f"{len(persons)} persons x {len(garments)} garments -> {pairs}; no image-parse/: the GMM training target "
-          "and the warp IoU need parse maps, try-on and evaluation images do not")
+    print(f"{len(persons)} persons x {len(garments)} garments -> {pairs}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,16 +177,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_pose)
 
+    p = sub.add_parser("parse", help="human parsing: LIP labels at the image's size (<stem>.png, palette PNG)")
+    p.add_argument("images", nargs="+", help="images or folders")
+    p.add_argument("--out", required=True)
+    p.add_argument("--model", help="local folder or Hugging Face Hub repo id with parser/ (default: the shipped weights)")
+    p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    p.set_defaults(func=cmd_parse)
+
     p = sub.add_parser("garment-mask", help="garment masks (<stem>.png, 0/255)")
     p.add_argument("images", nargs="+", help="images or folders")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_garment_mask)
 
-    p = sub.add_parser("prepare", help="turn plain photos into a CP-VTON dataset (image, cloth, cloth-mask, pose, pairs)")
+    p = sub.add_parser("prepare", help="turn plain photos into a CP-VTON dataset "
+                                       "(image, image-parse, cloth, cloth-mask, pose, pairs)")
     p.add_argument("--persons", required=True, help="folder of person photos")
     p.add_argument("--garments", required=True, help="folder of garment photos")
     p.add_argument("--out", required=True, help="dataset root")
     p.add_argument("--split", default="test")
+    p.add_argument("--model", help="local folder or Hub repo id with parser/ (default: the shipped weights)")
     p.set_defaults(func=cmd_prepare)
     return parser
 

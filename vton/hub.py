@@ -4,6 +4,7 @@ A pipeline folder holds one subfolder per model:
 
     FOLDER/gmm/config.json, FOLDER/gmm/model.safetensors
     FOLDER/tom/config.json, FOLDER/tom/model.safetensors
+    FOLDER/parser/config.json, FOLDER/parser/model.safetensors (the human parser, optional for older weights)
     FOLDER/README.md (model card)
 
 config.json holds the constructor arguments of the model's config dataclass plus ``model_type``; the networks
@@ -21,19 +22,20 @@ from torch import nn
 
 from .errors import ModelLoadError
 from .gmm import GMM, GMMConfig
+from .parsing import HumanParser, ParserConfig
 from .tom import TOM, TOMConfig
 
-MODEL_CLASSES = {"gmm": (GMM, GMMConfig), "tom": (TOM, TOMConfig)}
+MODEL_CLASSES = {"gmm": (GMM, GMMConfig), "tom": (TOM, TOMConfig), "parser": (HumanParser, ParserConfig)}
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "cp-vton-viton"
 
 
-def save_model(model: GMM | TOM, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
+def save_model(model: GMM | TOM | HumanParser, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
     """Write ``config.json`` and ``model.safetensors`` (optionally cast, e.g. to fp16) into ``folder``."""
     from safetensors.torch import save_file
 
-    kind = "gmm" if isinstance(model, GMM) else "tom"
+    kind = next(name for name, (cls, _) in MODEL_CLASSES.items() if isinstance(model, cls))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = {"model_type": kind, **dataclasses.asdict(model.config)}
@@ -48,7 +50,8 @@ def save_model(model: GMM | TOM, folder: str | Path, dtype: torch.dtype | None =
     return folder
 
 
-def load_model(folder: str | Path, kind: str | None = None, device: str | torch.device = "cpu") -> GMM | TOM:
+def load_model(folder: str | Path, kind: str | None = None,
+               device: str | torch.device = "cpu") -> GMM | TOM | HumanParser:
     """Load a model saved by :func:`save_model`; weights are cast to float32.
 
     Raises:
@@ -68,7 +71,7 @@ def load_model(folder: str | Path, kind: str | None = None, device: str | torch.
         raise ModelLoadError(f"{config_file}: not valid JSON ({err.msg})") from None
     model_type = config.pop("model_type", kind)
     if model_type not in MODEL_CLASSES or (kind is not None and model_type != kind):
-        raise ModelLoadError(f"{config_file}: expected model_type {kind or 'gmm/tom'!r}, got {model_type!r}")
+        raise ModelLoadError(f"{config_file}: expected model_type {kind or 'gmm/tom/parser'!r}, got {model_type!r}")
     model_cls, config_cls = MODEL_CLASSES[model_type]
     known = {f.name for f in dataclasses.fields(config_cls)}
     unknown = set(config) - known
@@ -82,6 +85,18 @@ def load_model(folder: str | Path, kind: str | None = None, device: str | torch.
     load_state_dict_checked(model, {k: v.float() if v.is_floating_point() else v for k, v in state.items()},
                             str(weights_file))
     return model.to(device).eval()
+
+
+def load_parser(path_or_repo_id: str | os.PathLike | None = None, device: str | torch.device | None = None) -> HumanParser:
+    """The human parser of a pipeline folder or Hub repo id (its ``parser/``); None: the shipped weights.
+
+    Raises:
+        ModelLoadError: not found, or a pipeline without a parser.
+    """
+    folder = resolve_pretrained(path_or_repo_id) / "parser"
+    if not folder.is_dir():
+        raise ModelLoadError(f"{folder.parent}: no human parser (parser/) in these weights")
+    return load_model(folder, "parser", device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 def load_state_dict_checked(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:

@@ -12,7 +12,9 @@ from PIL import Image
 from .errors import InputError
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing, load_image
 from .pose import COCO18_CORRECTION, PersonDetection, PersonDetector, face_oval_indices
-from .representation import PersonMasks, head_mask, lower_body_mask, person_representation, smooth_mask
+from .parsing import HumanParser, labels_at_photo
+from .representation import (PersonMasks, head_mask, lower_body_mask, masks_from_labels, person_representation,
+                             smooth_mask)
 
 DETECT_MAX_SIDE = 1024  # the first, whole-photo detection runs on a copy at most this large
 
@@ -28,6 +30,8 @@ class PersonAnalysis:
     masks: person, head and lower-body masks at network resolution.
     representation: (22, 256, 192) float32 in [-1, 1].
     num_persons: persons found in the photo (the largest is used).
+    parse: (20, 256, 192) float32 label probabilities of the human parser, or None without one;
+        :attr:`labels` is their argmax and :meth:`labels_in_photo` the labels at the photo's resolution.
     """
 
     photo: Image.Image
@@ -37,6 +41,18 @@ class PersonAnalysis:
     masks: PersonMasks
     representation: torch.Tensor
     num_persons: int
+    parse: torch.Tensor | None = None
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """(256, 192) uint8 labels of the framed person (see :mod:`vton.parsing`), or None without a parser."""
+        return None if self.parse is None else self.parse.argmax(0).numpy().astype(np.uint8)
+
+    def labels_in_photo(self, max_side: int | None = None) -> np.ndarray:
+        """(H, W) uint8 labels at the photo's own resolution, edges refined on the photo (guided filter)."""
+        if self.parse is None:
+            raise ValueError("no human parser was used for this analysis")
+        return labels_at_photo(self.parse, self.framing, self.photo, max_side)
 
     def keypoints_in_photo(self) -> np.ndarray:
         """(18, 3) keypoints in the photo's pixels (missing joints stay 0, 0, 0)."""
@@ -52,11 +68,15 @@ class PersonAnalyzer:
     Args:
         pose_model, face_model: MediaPipe bundle paths (None: resolved, see :mod:`vton.model_files`).
         correct_joints: apply the measured BlazePose -> OpenPose joint correction.
+        parser: the human parser; with it, the person, head and lower-body masks come from its labels, without it
+            from MediaPipe's mask, face landmarks and colour heuristics.
     """
 
-    def __init__(self, pose_model=None, face_model=None, correct_joints: bool = True):
+    def __init__(self, pose_model=None, face_model=None, correct_joints: bool = True,
+                 parser: HumanParser | None = None):
         self.detector = PersonDetector(pose_model, face_model)
         self.correction = COCO18_CORRECTION if correct_joints else None
+        self.parser = parser
 
     def close(self) -> None:
         self.detector.close()
@@ -100,21 +120,30 @@ class PersonAnalyzer:
 
     def _analyze_framed(self, photo: Image.Image, framing: Framing, image: np.ndarray) -> PersonAnalysis:
         detection = self.detector.detect(image)
-        keypoints, masks, representation = draw_person(image, detection, self.correction)
-        return PersonAnalysis(photo, framing, image, keypoints, masks, representation, detection.num_persons)
+        parse = None if self.parser is None else self.parser.predict(image)[0].cpu()
+        labels = None if parse is None else parse.argmax(0).numpy().astype(np.uint8)
+        keypoints, masks, representation = draw_person(image, detection, self.correction, labels=labels)
+        return PersonAnalysis(photo, framing, image, keypoints, masks, representation, detection.num_persons, parse)
 
 
 def draw_person(image: np.ndarray, detection: PersonDetection, correction: np.ndarray | None = COCO18_CORRECTION,
-                lower_body: bool = True) -> tuple[np.ndarray, PersonMasks, torch.Tensor]:
+                lower_body: bool = True, labels: np.ndarray | None = None) -> tuple[np.ndarray, PersonMasks, torch.Tensor]:
     """Keypoints, masks and the 22-channel representation from a detection on a framed 256x192 image.
 
-    ``lower_body=False`` leaves ``masks.lower`` empty and skips its GrabCut (~60 ms): for users of the
-    representation alone (GMM training); the representation itself does not depend on it.
+    With ``labels`` ((256, 192) uint8, our parser's), the masks are the parse's (:func:`masks_from_labels`);
+    without, MediaPipe's person mask, the face landmarks and colour heuristics give them. ``lower_body=False``
+    leaves ``masks.lower`` empty and skips the heuristics' GrabCut (~60 ms): for users of the representation alone
+    (GMM training); the representation itself does not depend on it.
 
     This is the one place where a photo's representation is drawn: the pipeline and training (from cached
     detections) both call it.
     """
     keypoints = detection.keypoints(correction)
+    if labels is not None:
+        masks = masks_from_labels(labels, keypoints)
+        if not lower_body:
+            masks.lower = np.zeros_like(masks.lower)
+        return keypoints, masks, person_representation(image, masks, keypoints)
     person = smooth_mask(detection.mask > 0.5)
     head = head_mask(image, person, keypoints, detection.face, _face_outline())
     lower = lower_body_mask(image, person, keypoints) & ~head if lower_body else np.zeros_like(person)

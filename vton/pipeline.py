@@ -1,10 +1,10 @@
 """TryOnPipeline: person photo + garment photo -> the person wearing the garment, at the photo's resolution.
 
-Steps: person analysis (MediaPipe, framing, 22-channel representation), garment mask and framing, GMM warp
-(TPS, averaged with the warp predicted for the mirrored inputs), TOM rendering and composition at 256x192 (the head,
-and the lower body where the new garment is not, taken from the photo: :func:`vton.tom.kept_region`), then the
-warp evaluated again at high resolution and the result pasted into the photo inside the region that the new
-garment changes; every other pixel is the photo's own.
+Steps: person analysis (MediaPipe pose, framing, human parse, 22-channel representation), garment mask and
+framing, GMM warp (TPS, averaged with the warp predicted for the mirrored inputs), TOM rendering and composition at
+256x192 (the head, and the lower body where the new garment is not, taken from the photo:
+:func:`vton.tom.kept_region`), then the warp evaluated again at high resolution and the result pasted into the
+photo inside the region that the new garment changes; every other pixel is the photo's own.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from PIL import Image
 from .garment import GarmentInput, prepare_garment
 from .gmm import GMM, warp
 from .hub import load_model, resolve_pretrained
+from .parsing import HumanParser, labels_to_image
 from .person import PersonAnalysis, PersonAnalyzer
 from .tom import TOM, compose, kept_region, tom_input
 from .visualize import draw_keypoints, representation_preview, tensor_to_image
@@ -40,6 +41,7 @@ class TryOnResult:
     keypoints: (18, 3) COCO-18 in the photo's pixels; keypoints_image: the photo with them drawn.
     representation: a picture of the 22-channel person representation.
     num_persons: persons found in the photo (the largest was used); timings: seconds per step.
+    parse: the human parser's labels of the framed person (192x256 palette image), or None without a parser.
     """
 
     image: Image.Image
@@ -55,6 +57,7 @@ class TryOnResult:
     representation: Image.Image
     num_persons: int
     timings: dict[str, float] = field(default_factory=dict)
+    parse: Image.Image | None = None
 
 
 class TryOnPipeline:
@@ -64,21 +67,24 @@ class TryOnPipeline:
         gmm, tom: trained networks (see :meth:`from_pretrained`).
         device: 'cuda', 'cpu' or None (CUDA when available).
         pose_model, face_model: MediaPipe bundle paths (None: resolved, see :mod:`vton.model_files`).
+        parser: the human parser (None: masks from MediaPipe and heuristics, as weights without one were trained).
     """
 
-    def __init__(self, gmm: GMM, tom: TOM, device: str | torch.device | None = None, pose_model=None, face_model=None):
+    def __init__(self, gmm: GMM, tom: TOM, device: str | torch.device | None = None, pose_model=None, face_model=None,
+                 parser: HumanParser | None = None):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.gmm = gmm.to(self.device).eval()
         self.tom = tom.to(self.device).eval()
         expected = gmm.config.person_channels + 3 + (1 if tom.config.in_channels == 26 else 0)
         if tom.config.in_channels != expected:
             raise ValueError(f"TOM expects {tom.config.in_channels} input channels, the GMM gives {expected}")
-        self.analyzer = PersonAnalyzer(pose_model, face_model)
+        self.parser = None if parser is None else parser.to(self.device).eval()
+        self.analyzer = PersonAnalyzer(pose_model, face_model, parser=self.parser)
 
     @classmethod
     def from_pretrained(cls, path_or_repo_id=None, device=None, pose_model=None, face_model=None) -> "TryOnPipeline":
-        """Load from a local folder in Hub format (gmm/ and tom/ subfolders) or a Hub repo id; None: the shipped
-        default weights.
+        """Load from a local folder in Hub format (gmm/, tom/ and optionally parser/ subfolders) or a Hub repo id;
+        None: the shipped default weights.
 
         Raises:
             ModelLoadError: not found, offline and not cached, or weights that do not fit their config.
@@ -86,7 +92,8 @@ class TryOnPipeline:
         folder = resolve_pretrained(path_or_repo_id)
         gmm = load_model(folder / "gmm", "gmm")
         tom = load_model(folder / "tom", "tom")
-        return cls(gmm, tom, device, pose_model, face_model)
+        parser = load_model(folder / "parser", "parser") if (folder / "parser").is_dir() else None
+        return cls(gmm, tom, device, pose_model, face_model, parser)
 
     def close(self) -> None:
         self.analyzer.close()
@@ -158,6 +165,7 @@ class TryOnPipeline:
         keypoints = analysis.keypoints_in_photo()
         keypoints_image = draw_keypoints(analysis.photo, keypoints)
         preview = representation_preview(analysis.representation)
+        parse = None if analysis.labels is None else labels_to_image(analysis.labels)
         results = []
         for i, g in enumerate(garments):
             change = self._change_mask(analysis, photo, tryon[i], comp[i], warped_mask[i], kept[i, 0].cpu().numpy())
@@ -168,7 +176,7 @@ class TryOnPipeline:
                 composition_mask=tensor_to_image(comp[i]), change_mask=Image.fromarray((change * 255).astype(np.uint8)),
                 garment_mask=Image.fromarray(g.mask.astype(np.uint8) * 255), keypoints=keypoints,
                 keypoints_image=keypoints_image, representation=preview, num_persons=analysis.num_persons,
-                timings=timings,
+                timings=timings, parse=parse,
             ))
         timings["compose"] = time.perf_counter() - start
         return results

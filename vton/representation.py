@@ -30,6 +30,7 @@ SHAPE_DOWNSAMPLE = 16  # body shape is resized to (W/16, H/16) and back
 HEAD_LABELS = (1, 2, 4, 13)  # LIP: hat, hair, sunglasses, face
 GARMENT_LABELS = (5, 6, 7)  # LIP: upper-clothes, dress, coat
 LOWER_BODY_LABELS = (8, 9, 12, 16, 17, 18, 19)  # LIP: socks, pants, skirt, legs, shoes
+NECK_LABEL = 10  # our parser's neck and bare torso skin (see vton.parsing)
 # The lower body of a photo starts this many torso lengths (neck to hips) below the hips. On 1,500 VITON training
 # photos the worn garment ends at a median of 0.03 torso lengths below the hips and above 0.25 in 94% of them;
 # 0.25 keeps 37% of the parsed lower body and 0.5% of the garment's pixels (training/splits, MediaPipe joints).
@@ -116,8 +117,25 @@ def mirror_representation(representation: torch.Tensor) -> torch.Tensor:
 
 
 def masks_from_parse(parse: np.ndarray) -> PersonMasks:
-    """LIP label map (H, W) -> person (label > 0), head (hat, hair, sunglasses, face) and lower-body masks."""
+    """LIP label map (H, W) of VITON's annotations -> person (label > 0), head (hat, hair, sunglasses, face) and
+    lower-body masks: the reference setting."""
     return PersonMasks(person=parse > 0, head=np.isin(parse, HEAD_LABELS), lower=np.isin(parse, LOWER_BODY_LABELS))
+
+
+def masks_from_labels(labels: np.ndarray, keypoints: np.ndarray) -> PersonMasks:
+    """Masks from our parser's labels (:mod:`vton.parsing`) of a photo.
+
+    person: any label; head: hat, hair, sunglasses, face, and the neck (label 10) above the shoulder line (the
+    COCO neck joint), not the skin a neckline shows below it; lower: trousers, skirt, legs, socks and shoes.
+
+    Args:
+        labels: (H, W) uint8 labels; keypoints: (18, 3) COCO-18 in the same pixels.
+    """
+    head = np.isin(labels, HEAD_LABELS)
+    neck = labels == NECK_LABEL
+    if keypoints[1, 2] > 0:
+        neck &= np.arange(labels.shape[0])[:, None] <= keypoints[1, 1]
+    return PersonMasks(person=labels > 0, head=head | neck, lower=np.isin(labels, LOWER_BODY_LABELS))
 
 
 def garment_region(parse: np.ndarray) -> np.ndarray:

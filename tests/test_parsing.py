@@ -1,0 +1,128 @@
+"""The human parser: labels, mirroring, the shipped weights on held-out VITON photos, photo resolution, CLI."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import ROOT, VITON, person_path
+from training.dataset import read_pairs
+from training.parsing_data import complete_parse
+from vton.hub import load_parser
+from vton.parsing import LABEL_GROUPS, NECK_LABEL, PALETTE, labels_at_photo, labels_to_image, mirror_labels
+
+VAL_PAIRS = ROOT / "training" / "splits" / "val_pairs.txt"
+
+
+def parse_of(name: str) -> np.ndarray:
+    return np.array(Image.open(VITON / "train" / "image-parse" / name.replace(".jpg", ".png")))
+
+
+def val_persons(count: int) -> list[str]:
+    return [p for p, _ in read_pairs(VITON, VAL_PAIRS)][:count]
+
+
+@pytest.fixture(scope="module")
+def parser():
+    return load_parser(device="cpu")
+
+
+def test_mirror_labels_swaps_left_and_right():
+    labels = parse_of(val_persons(1)[0])
+    mirrored = mirror_labels(labels)
+    assert np.array_equal(mirror_labels(mirrored), labels)
+    for left, right in ((14, 15), (16, 17)):
+        assert np.array_equal(mirrored == right, (labels == left)[:, ::-1])
+    assert np.array_equal(mirrored == 5, (labels == 5)[:, ::-1])  # the garment only moves
+    as_tensor = mirror_labels(torch.from_numpy(labels.astype(np.int64)))
+    assert np.array_equal(as_tensor.numpy(), mirrored)
+
+
+def test_complete_parse_finds_the_neck():
+    """VITON's parse leaves the neck background; the completed parse labels it, between the face and the top."""
+    found = 0
+    for name in val_persons(12):
+        image = np.asarray(Image.open(person_path(name)).convert("RGB"))
+        labels = parse_of(name)
+        completed = complete_parse(image, labels)
+        assert np.array_equal(completed[labels > 0], labels[labels > 0])  # only background pixels change
+        neck = completed == NECK_LABEL
+        if neck.sum() > 50:
+            found += 1
+            face_rows = np.nonzero((labels == 13).any(1))[0]
+            assert face_rows.min() < np.median(np.nonzero(neck)[0])  # below the top of the face
+    assert found >= 10
+
+
+def test_shipped_parser_on_held_out_photos(parser):
+    """Dataset-level IoU per group on 32 held-out persons, against the completed parse."""
+    names = val_persons(32)
+    images = np.stack([np.asarray(Image.open(person_path(n)).convert("RGB")) for n in names])
+    truth = np.stack([complete_parse(i, parse_of(n)) for i, n in zip(images, names)])
+    pred = parser.predict(images).argmax(1).numpy()
+    ious = {}
+    for group, labels in LABEL_GROUPS.items():
+        p, t = np.isin(pred, labels), np.isin(truth, labels)
+        ious[group] = (p & t).sum() / (p | t).sum()
+    assert ious["background"] > 0.97 and ious["head"] > 0.92 and ious["upper"] > 0.92, ious
+    assert ious["arms"] > 0.85 and ious["lower"] > 0.88 and ious["neck"] > 0.6, ious
+    # a mirrored photo gets the mirrored labels (left and right arm swapped), not the same ones flipped
+    flipped = parser.predict(images[:, :, ::-1].copy()).argmax(1).numpy()
+    assert (mirror_labels(flipped) == pred).mean() > 0.97
+    arms = np.isin(pred, (14, 15))
+    assert (mirror_labels(flipped)[arms] == pred[arms]).mean() > 0.85
+
+
+def test_labels_at_photo_resolution(parser):
+    """A VITON photo enlarged 4x into a wider canvas: labels at the canvas's own size, that agree with the
+    enlarged completed parse, and whose edges lie on the photo's edges more than plain upsampling's do."""
+    from vton.person import PersonAnalyzer
+
+    name = val_persons(1)[0]
+    small = Image.open(person_path(name)).convert("RGB")
+    photo = Image.new("RGB", (1000, 1100), small.getpixel((2, 2)))
+    photo.paste(small.resize((768, 1024), Image.Resampling.BICUBIC), (116, 40))
+    with PersonAnalyzer(parser=parser) as with_parser:
+        analysis = with_parser.analyze(photo)
+    labels = analysis.labels_in_photo()
+    assert labels.shape == (1100, 1000) and labels.dtype == np.uint8
+    assert (labels[:40] == 0).all() and (labels[:, :116] == 0).mean() > 0.99  # the canvas around is background
+    truth = complete_parse(np.asarray(small), parse_of(name))
+    big_truth = np.zeros((1100, 1000), np.uint8)
+    big_truth[40:1064, 116:884] = np.asarray(Image.fromarray(truth).resize((768, 1024), Image.Resampling.NEAREST))
+    assert (labels == big_truth).mean() > 0.93
+
+    def edge_strength(label_map):  # mean photo gradient on the pixels where the label changes along x
+        grey = np.asarray(photo.convert("L"), dtype=np.float32)
+        gradient = np.abs(np.diff(grey, axis=1))
+        return gradient[label_map[:, 1:] != label_map[:, :-1]].mean()
+
+    plain = labels_at_photo(analysis.parse, analysis.framing, photo, guided=False)
+    assert edge_strength(labels) > 1.1 * edge_strength(plain)
+
+
+def run_cli(*args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "vton", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, env=env)
+
+
+def test_parse_command(tmp_path, astronaut):
+    astronaut.save(tmp_path / "astronaut.png")
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    proc = run_cli("parse", tmp_path / "astronaut.png", tmp_path / "broken.jpg", person_path(val_persons(1)[0]),
+                   "--out", tmp_path / "out")
+    assert proc.returncode == 2  # one bad file: reported in one line, the others written
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "broken.jpg" in lines[0] and "not a readable image" in lines[0], proc.stderr
+    image = Image.open(tmp_path / "out" / "astronaut.png")
+    assert image.mode == "P" and image.size == (512, 512)
+    assert image.getpalette()[: 3 * len(PALETTE)] == [c for rgb in PALETTE for c in rgb]
+    labels = np.array(image)
+    assert labels.max() < 20 and np.isin(labels, LABEL_GROUPS["head"]).sum() > 2000  # her face and hair
+    viton = np.array(Image.open(tmp_path / "out" / f"{val_persons(1)[0][:-4]}.png"))
+    assert viton.shape == (256, 192)
+    assert np.array_equal(np.array(labels_to_image(viton)), viton)

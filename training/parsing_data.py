@@ -1,0 +1,242 @@
+"""Human-parsing data: VITON photos with their LIP parse, and the augmentations that make a parser trained on them
+work on photos unlike VITON (every VITON photo is a front-facing model on a near-white wall, framed head to thigh).
+
+The parse makes it possible to cut the person out: :func:`augment` puts them on other backgrounds (plain colours,
+gradients, smooth noise, stripes and checks, enlarged crops of the VITON garment photos), zooms out to full-body
+framing or in to a head-cropped one, rotates a little, mirrors (left/right labels swapped), and changes colour,
+sharpness, noise and JPEG quality. The same function with fixed settings makes the "random backgrounds, zoomed out"
+validation set (:data:`EVAL_BACKGROUND`).
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from vton.image_io import NET_HEIGHT, NET_WIDTH
+from vton.parsing import NECK_LABEL, mirror_labels
+
+from .dataset import read_pairs, stem
+
+
+@dataclass(frozen=True)
+class AugmentSettings:
+    """Probabilities and ranges of :func:`augment`. zoom < 1 shrinks the person (more of the body fits), > 1
+    enlarges (the head leaves the frame at the top)."""
+
+    background: float = 0.75  # probability of a new background
+    zoom_out: float = 0.3  # probability of a zoom in zoom_out_range
+    zoom_out_range: tuple[float, float] = (0.45, 0.9)
+    zoom_in: float = 0.2
+    zoom_in_range: tuple[float, float] = (1.1, 1.6)
+    rotate: float = 8.0  # degrees, uniform +-
+    shift: float = 0.08  # of the image size, uniform +-
+    colour: float = 0.8  # probability of brightness/contrast/saturation/gain/gamma changes
+    blur: float = 0.2
+    noise: float = 0.2
+    jpeg: float = 0.3
+
+
+TRAIN_AUGMENT = AugmentSettings()
+# A pixel is the wall when its colour is within this of the wall's (max over RGB, 0-255): see complete_parse.
+WALL_DISTANCE = 30
+# validation on other backgrounds, zoomed out towards full-body framing: every photo on a new background, shrunk to
+# 50-75% (the person's height then spans 50-75% of the frame, as in a full-body photo framed head to feet)
+EVAL_BACKGROUND = AugmentSettings(background=1.0, zoom_out=1.0, zoom_out_range=(0.5, 0.75), zoom_in=0.0,
+                                  rotate=0.0, shift=0.0, colour=0.0, blur=0.0, noise=0.0, jpeg=0.0)
+
+
+def complete_parse(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """VITON's parse with what it leaves out: the neck, and the skin a neckline or a short top shows, are labelled
+    background (0) there, and the labels stop a pixel or two inside the silhouette.
+
+    1. Background pixels that are not the wall's colour, in blobs that touch the face (or the upper garment, away
+       from the image's bottom edge) and not the image's top or sides: :data:`vton.parsing.NECK_LABEL`.
+    2. The thin rest along the silhouette (within 3 px of the person): the label of the nearest person pixel.
+
+    Args:
+        image: (H, W, 3) uint8 photo on VITON's plain wall; labels: (H, W) uint8 LIP labels.
+    Returns:
+        (H, W) uint8 labels.
+    """
+    wall = np.median(np.concatenate([image[:4].reshape(-1, 3), image[:, :3].reshape(-1, 3),
+                                     image[:, -3:].reshape(-1, 3)]), axis=0)
+    person = labels > 0
+    holes = (~person & (np.abs(image.astype(np.float32) - wall).max(2) > WALL_DISTANCE)).astype(np.uint8)
+    blobs = cv2.morphologyEx(holes, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    grow = np.ones((5, 5), np.uint8)
+    face = cv2.dilate((labels == 13).astype(np.uint8), grow) > 0
+    upper = cv2.dilate(np.isin(labels, (5, 6, 7)).astype(np.uint8), grow) > 0
+    out = labels.copy()
+    count, components = cv2.connectedComponents(blobs, connectivity=8)
+    for c in range(1, count):
+        region = components == c
+        if region[0].any() or region[:, 0].any() or region[:, -1].any():
+            continue
+        if (region & face).any() or ((region & upper).any() and not region[-1].any()):
+            out[region] = NECK_LABEL
+    distance, nearest = cv2.distanceTransformWithLabels((~person).astype(np.uint8), cv2.DIST_L2, 3,
+                                                        labelType=cv2.DIST_LABEL_PIXEL)
+    ys, xs = np.nonzero(person)
+    label_of = np.zeros(nearest.max() + 1, np.uint8)
+    label_of[nearest[ys, xs]] = labels[ys, xs]
+    thin = (holes > 0) & (out == 0) & (distance <= 3)
+    out[thin] = label_of[nearest[thin]]
+    return out
+
+
+def random_background(rng: np.random.Generator, textures: list[Path], height: int = NET_HEIGHT,
+                      width: int = NET_WIDTH) -> np.ndarray:
+    """(H, W, 3) uint8: a plain colour, a gradient, smooth noise, stripes/checks or an enlarged garment photo crop."""
+    kind = rng.choice(["plain", "gradient", "noise", "pattern", "photo"], p=[0.15, 0.2, 0.25, 0.15, 0.25])
+    colours = rng.uniform(0, 255, (2, 3))
+    if kind == "plain":
+        out = np.broadcast_to(colours[0], (height, width, 3)).copy()
+    elif kind == "gradient":
+        angle = rng.uniform(0, 2 * np.pi)
+        ys, xs = np.mgrid[0:height, 0:width]
+        t = (np.cos(angle) * xs / width + np.sin(angle) * ys / height)
+        t = (t - t.min()) / max(np.ptp(t), 1e-6)
+        out = colours[0] * (1 - t[..., None]) + colours[1] * t[..., None]
+    elif kind == "noise":
+        cells = int(rng.integers(2, 24))
+        small = rng.uniform(0, 255, (cells, max(2, cells * 3 // 4), 3)).astype(np.float32)
+        out = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+        out = 0.5 * out + 0.5 * colours[0]
+    elif kind == "pattern":
+        period = rng.uniform(6, 60)
+        angle = rng.uniform(0, np.pi)
+        ys, xs = np.mgrid[0:height, 0:width]
+        u = (np.cos(angle) * xs + np.sin(angle) * ys) / period
+        v = (-np.sin(angle) * xs + np.cos(angle) * ys) / period
+        t = (np.floor(u) % 2) if rng.random() < 0.5 else ((np.floor(u) + np.floor(v)) % 2)
+        out = colours[0] * (1 - t[..., None]) + colours[1] * t[..., None]
+    else:
+        photo = np.asarray(Image.open(textures[int(rng.integers(len(textures)))]).convert("RGB"), dtype=np.float32)
+        h, w = photo.shape[:2]
+        crop = rng.uniform(0.25, 0.7)
+        ch, cw = max(4, int(h * crop)), max(4, int(w * crop))
+        y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        out = cv2.resize(photo[y:y + ch, x:x + cw], (width, height), interpolation=cv2.INTER_LINEAR)
+        if rng.random() < 0.5:
+            out = out[:, ::-1]
+    if rng.random() < 0.3:  # out of focus, as backgrounds often are
+        out = cv2.GaussianBlur(np.ascontiguousarray(out, dtype=np.float32), (0, 0), rng.uniform(1, 4))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _affine(rng: np.random.Generator, settings: AugmentSettings, height: int, width: int) -> np.ndarray | None:
+    """A 2x3 matrix mapping source to output pixels (zoom about the image centre, rotation, shift), or None."""
+    zoom = 1.0
+    r = rng.random()
+    if r < settings.zoom_out:
+        zoom = rng.uniform(*settings.zoom_out_range)
+    elif r < settings.zoom_out + settings.zoom_in:
+        zoom = rng.uniform(*settings.zoom_in_range)
+    angle = rng.uniform(-settings.rotate, settings.rotate) if settings.rotate else 0.0
+    if zoom == 1.0 and angle == 0.0 and not settings.shift:
+        return None
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, zoom)
+    matrix[0, 2] += rng.uniform(-settings.shift, settings.shift) * width
+    if zoom > 1.0:  # zoomed in: keep the top of the body in view so the head is cut, as in a head-cropped photo
+        matrix[1, 2] += (zoom - 1.0) * height * rng.uniform(0.2, 0.5)
+    elif zoom < 1.0:  # zoomed out: the person stands in the frame, as in a full-body photo (feet are missing)
+        matrix[1, 2] += rng.uniform(-0.1, 0.5) * (1.0 - zoom) * height
+    else:
+        matrix[1, 2] += rng.uniform(-settings.shift, settings.shift) * height
+    return matrix
+
+
+def augment(image: np.ndarray, labels: np.ndarray, rng: np.random.Generator, textures: list[Path],
+            settings: AugmentSettings = TRAIN_AUGMENT, flip: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """One augmented (image, labels) pair.
+
+    Args:
+        image: (H, W, 3) uint8 VITON photo; labels: (H, W) uint8 LIP labels.
+        rng: the item's random generator (a fixed function of the training step: resumable).
+        textures: garment photos to crop backgrounds from.
+        flip: mirror (left/right labels swapped).
+    Returns:
+        (H, W, 3) uint8 and (H, W) uint8 (int64-safe) labels.
+    """
+    height, width = labels.shape
+    if flip:
+        image, labels = image[:, ::-1], mirror_labels(labels)
+    image = image.astype(np.float32)
+    new_background = rng.random() < settings.background
+    matrix = _affine(rng, settings, height, width)
+    if matrix is not None:
+        # Outside the source the old wall continues (border colour) unless a new background replaces it.
+        wall = np.median(np.concatenate([image[:4].reshape(-1, 3), image[:, :3].reshape(-1, 3)]), axis=0)
+        image = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(c) for c in wall))
+        labels = cv2.warpAffine(np.ascontiguousarray(labels), matrix, (width, height), flags=cv2.INTER_NEAREST,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if new_background:
+        # the person cut out by the parse, with a one-pixel soft edge so that the cut itself is not a cue
+        alpha = cv2.GaussianBlur((labels > 0).astype(np.float32), (3, 3), 0.7)[..., None]
+        image = alpha * image + (1 - alpha) * random_background(rng, textures, height, width)
+    if rng.random() < settings.colour:
+        grey = image.mean(2, keepdims=True)
+        image = grey + (image - grey) * rng.uniform(0.5, 1.4)  # saturation
+        image = (image - 128) * rng.uniform(0.7, 1.3) + 128 + rng.uniform(-35, 35)  # contrast, brightness
+        image = image * rng.uniform(0.85, 1.15, 3)  # white balance
+        image = 255 * (np.clip(image, 0, 255) / 255) ** rng.uniform(0.75, 1.35)  # gamma
+    if rng.random() < settings.blur:
+        image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.4, 1.2))
+    if rng.random() < settings.noise:
+        image = image + rng.normal(0, rng.uniform(2, 10), image.shape)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    if rng.random() < settings.jpeg:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="JPEG", quality=int(rng.integers(30, 90)))
+        image = np.asarray(Image.open(buffer).convert("RGB"))
+    return np.ascontiguousarray(image), np.ascontiguousarray(labels)
+
+
+class ParsingDataset(Dataset):
+    """Person photos of a pairs file with their LIP parse (completed: :func:`complete_parse`), augmented.
+
+    Items: ``image`` (3, H, W) float32 in [-1, 1], ``labels`` (H, W) int64, ``person_name``.
+    Indexed by ``index`` or by ``(index, flip, position)`` from :class:`training.train.StepSampler`; the
+    augmentation's random generator is seeded by (seed, position), so a resumed run sees the same items.
+
+    Args:
+        settings: augmentation (None: the photos as they are, flips only through the sampler).
+        seed: base seed of the augmentation.
+    """
+
+    def __init__(self, dataroot: str | Path, split: str, pairs: str | Path, settings: AugmentSettings | None = TRAIN_AUGMENT,
+                 seed: int = 0):
+        self.root = Path(dataroot) / split
+        persons = list(dict.fromkeys(p for p, _ in read_pairs(dataroot, pairs)))
+        self.items = [p for p in persons if (self.root / "image-parse" / f"{stem(p)}.png").is_file()]
+        if not self.items:
+            raise FileNotFoundError(f"no person of {pairs} has a parse in {self.root / 'image-parse'}")
+        self.textures = sorted({self.root / "cloth" / g for _, g in read_pairs(dataroot, pairs)})
+        self.settings, self.seed = settings, seed
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index) -> dict:
+        index, flip, position = index if isinstance(index, tuple) else (index, False, index)
+        name = self.items[index]
+        image = np.asarray(Image.open(self.root / "image" / name).convert("RGB"))
+        labels = np.array(Image.open(self.root / "image-parse" / f"{stem(name)}.png"))
+        if image.shape[:2] != (NET_HEIGHT, NET_WIDTH) or labels.shape != image.shape[:2]:
+            raise ValueError(f"{name}: expected {NET_WIDTH}x{NET_HEIGHT} photo and parse")
+        labels = complete_parse(image, labels)
+        if self.settings is not None:
+            rng = np.random.default_rng([self.seed, position])
+            image, labels = augment(image, labels, rng, self.textures, self.settings, flip)
+        elif flip:
+            image, labels = np.ascontiguousarray(image[:, ::-1]), np.ascontiguousarray(mirror_labels(labels))
+        return {"image": torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0),
+                "labels": torch.from_numpy(labels.astype(np.int64)), "person_name": name}

@@ -1,0 +1,217 @@
+"""Human parsing: a person photo -> the 20 LIP labels, from one photo with a network trained in this project.
+
+The network (:class:`HumanParser`) sees the framed person at 256x192 (the same 3:4 window as the try-on networks)
+and predicts per-pixel label logits. :func:`labels_at_photo` brings them back to the photo's own resolution with a
+guided filter whose guide is the photo, so label edges follow the photo's edges instead of a blocky upsampling.
+
+LIP labels (the values of VITON's ``image-parse`` PNGs): 0 background, 1 hat, 2 hair, 3 glove, 4 sunglasses,
+5 upper-clothes, 6 dress, 7 coat, 8 socks, 9 pants, 10 jumpsuits, 11 scarf, 12 skirt, 13 face (and neck),
+14 left-arm, 15 right-arm, 16 left-leg, 17 right-leg, 18 left-shoe, 19 right-shoe.
+
+One departure, as VITON-HD's parse does: label 10 (LIP's jumpsuits, which VITON never uses) is the neck and the
+bare skin of the torso that a neckline or a short top shows. VITON's parse leaves those pixels background; the
+training data fills them in (``training.parsing_data.complete_parse``), so the try-on knows where skin is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from .image_io import NET_HEIGHT, NET_WIDTH, Framing
+
+NUM_LABELS = 20
+LABEL_NAMES = ("background", "hat", "hair", "glove", "sunglasses", "upper-clothes", "dress", "coat", "socks", "pants",
+               "neck", "scarf", "skirt", "face", "left-arm", "right-arm", "left-leg", "right-leg", "left-shoe",
+               "right-shoe")
+NECK_LABEL = 10
+# label of each label after a left-right mirror: left and right arms, legs and shoes swap
+MIRRORED_LABELS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 14, 17, 16, 19, 18)
+# the palette of VITON's image-parse PNGs (R, G, B per label), so our PNGs read the same everywhere
+PALETTE = (
+    (0, 0, 0), (128, 0, 0), (254, 0, 0), (0, 85, 0), (169, 0, 51), (254, 85, 0), (0, 0, 85), (0, 119, 220),
+    (85, 85, 0), (0, 85, 85), (85, 51, 0), (52, 86, 128), (0, 128, 0), (0, 0, 254), (51, 169, 220), (0, 254, 254),
+    (85, 254, 169), (169, 254, 85), (254, 254, 0), (254, 169, 0),
+)
+# Groups used to measure and to build masks (the try-on's person analysis reads these)
+LABEL_GROUPS = {
+    "background": (0,),
+    "head": (1, 2, 4, 13),
+    "upper": (5, 6, 7),
+    "arms": (3, 14, 15),
+    "lower": (8, 9, 12, 16, 17, 18, 19),
+    "neck": (NECK_LABEL,),
+}
+# Guided-filter radius and regularisation at photo resolution (radius in photo pixels per network pixel, so the
+# window covers about the same part of the person at any photo size; eps for a guide in [0, 1]).
+GUIDE_RADIUS = 2.0
+GUIDE_EPS = 1e-3
+
+
+@dataclass
+class ParserConfig:
+    """widths: channels per level, full resolution first (each next level halves the resolution)."""
+
+    widths: tuple[int, ...] = (16, 32, 64, 128, 192, 256)
+    num_labels: int = NUM_LABELS
+    in_channels: int = 3
+    height: int = NET_HEIGHT
+    width: int = NET_WIDTH
+
+    def __post_init__(self):
+        self.widths = tuple(self.widths)  # config.json stores a list
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class HumanParser(nn.Module):
+    """A small U-Net: strided 3x3 convolutions down, lateral 1x1 + upsampling + one 3x3 convolution up (FPN-style
+    sums, not concatenations, keep the full-resolution levels cheap), and an image-level context vector (global
+    average pool of the deepest level) added to the deepest features, so that left and right are decided from the
+    whole figure.
+
+    Input (B, 3, H, W) RGB in [-1, 1]; output (B, num_labels, H, W) logits. H and W divisible by 2**(levels-1).
+    """
+
+    def __init__(self, config: ParserConfig | None = None):
+        super().__init__()
+        self.config = config = config or ParserConfig()
+        w = config.widths
+        self.down = nn.ModuleList([_conv(config.in_channels, w[0])])
+        for cin, cout in zip(w[:-1], w[1:]):
+            self.down.append(nn.Sequential(_conv(cin, cout, stride=2), _conv(cout, cout)))
+        self.context = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(w[-1], w[-1], 1), nn.ReLU(inplace=True))
+        self.lateral = nn.ModuleList([nn.Conv2d(w[i + 1], w[i], 1) for i in range(len(w) - 1)])
+        self.up = nn.ModuleList([_conv(w[i], w[i]) for i in range(len(w) - 1)])
+        self.head = nn.Conv2d(w[0], config.num_labels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+        x = x + self.context(x)
+        for i in reversed(range(len(self.up))):
+            x = F.interpolate(self.lateral[i](x), size=skips[i].shape[-2:], mode="bilinear", align_corners=False)
+            x = self.up[i](x + skips[i])
+        return self.head(x)
+
+    @torch.inference_mode()
+    def predict(self, images: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """(B, H, W, 3) or (H, W, 3) uint8 framed person(s) -> (B, num_labels, H, W) float32 probabilities."""
+        images = torch.as_tensor(np.array(images) if isinstance(images, np.ndarray) else images)
+        if images.ndim == 3:
+            images = images[None]
+        dev = next(self.parameters()).device
+        x = images.to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        return self(x).float().softmax(1)
+
+
+def mirror_labels(labels: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
+    """Label map(s) (..., H, W) of a left-right mirrored photo: flipped along W, left/right labels swapped."""
+    table = MIRRORED_LABELS
+    if isinstance(labels, torch.Tensor):
+        return torch.tensor(table, dtype=labels.dtype, device=labels.device)[labels.long()].flip(-1)
+    return np.asarray(table, dtype=labels.dtype)[labels][..., ::-1]
+
+
+def group_mask(labels: np.ndarray, group: str) -> np.ndarray:
+    """(H, W) label map -> (H, W) bool mask of one of :data:`LABEL_GROUPS`."""
+    return np.isin(labels, LABEL_GROUPS[group])
+
+
+def labels_to_image(labels: np.ndarray) -> Image.Image:
+    """(H, W) label map -> palette PNG image with VITON's palette (``np.array(image)`` gives the labels back)."""
+    image = Image.fromarray(labels.astype(np.uint8), mode="P")
+    image.putpalette([c for rgb in PALETTE for c in rgb])
+    return image
+
+
+def guided_upsample(maps: np.ndarray, guide: np.ndarray, radius: int, eps: float = GUIDE_EPS) -> np.ndarray:
+    """Fast guided filter (He & Sun 2015) of low-resolution maps with a high-resolution grey guide.
+
+    The filter's linear coefficients are fitted at low resolution (the guide downsampled to the maps' size) and
+    upsampled bilinearly, so the cost at high resolution is one multiply-add per map and pixel.
+
+    Args:
+        maps: (h, w, K) float32 maps (class probabilities) at low resolution.
+        guide: (H, W) float32 grey image in [0, 1] at high resolution.
+        radius: box radius at low resolution (pixels).
+    Returns:
+        (H, W, K) float32 filtered maps.
+    """
+    h, w = maps.shape[:2]
+    big_h, big_w = guide.shape
+    g = cv2.resize(guide, (w, h), interpolation=cv2.INTER_AREA)[..., None]
+    size = (2 * radius + 1, 2 * radius + 1)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        out = cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
+        return out if out.ndim == 3 else out[..., None]
+
+    mean_g, mean_p = box(g), box(maps)
+    a = (box(g * maps) - mean_g * mean_p) / (box(g * g) - mean_g * mean_g + eps)
+    b = mean_p - a * mean_g
+    out = _resize(box(a), big_w, big_h)
+    out *= guide[..., None]
+    out += _resize(box(b), big_w, big_h)
+    return out
+
+
+def _resize(x: np.ndarray, width: int, height: int) -> np.ndarray:
+    out = cv2.resize(x, (width, height), interpolation=cv2.INTER_LINEAR)
+    return out if out.ndim == 3 else out[..., None]
+
+
+def labels_at_photo(probs: torch.Tensor, framing: Framing, photo: Image.Image,
+                    max_side: int | None = None, guided: bool = True) -> np.ndarray:
+    """Label map at the photo's own resolution from the network's probabilities on its framed window.
+
+    Args:
+        probs: (K, 256, 192) probabilities of the framed window (see :meth:`HumanParser.predict`).
+        framing: the window of ``photo`` that the network saw.
+        photo: the full-resolution RGB photo.
+        max_side: filter at most this large (then a nearest resize to the photo); None: at the photo's size.
+        guided: False: plain bilinear upsampling of the probabilities (to measure what the guide adds).
+    Returns:
+        (H, W) uint8 labels of the photo; pixels outside the window are background (0).
+    """
+    x0, y0, x1, y1 = framing.photo_box()
+    labels = np.zeros((photo.height, photo.width), np.uint8)
+    if x1 <= x0 or y1 <= y0:
+        return labels
+    present = torch.nonzero(probs.amax((1, 2)) > 0.05)[:, 0]  # only labels that reach some pixel need filtering
+    sub = photo.crop((x0, y0, x1, y1))
+    out_w, out_h = sub.size
+    shrink = 1.0 if max_side is None else min(1.0, max_side / max(out_w, out_h))
+    if shrink < 1.0:
+        sub = sub.resize((max(1, round(out_w * shrink)), max(1, round(out_h * shrink))), Image.Resampling.BILINEAR)
+    guide = np.asarray(sub.convert("L"), dtype=np.float32) / 255.0
+    # The probabilities resampled onto a grid over the photo box with about the network's pixel size, exactly
+    # aligned: low-resolution pixel centres -> photo coordinates -> network coordinates.
+    low_w = max(2, round(out_w / max(framing.scale, 1.0)))
+    low_h = max(2, round(out_h / max(framing.scale, 1.0)))
+    xs = x0 + (torch.arange(low_w, dtype=torch.float32) + 0.5) * (out_w / low_w)
+    ys = y0 + (torch.arange(low_h, dtype=torch.float32) + 0.5) * (out_h / low_h)
+    u = (xs - framing.left) / framing.scale / probs.shape[2] * 2 - 1  # grid_sample's [-1, 1], align_corners=False
+    v = (ys - framing.top) / framing.scale / probs.shape[1] * 2 - 1
+    grid = torch.stack(torch.meshgrid(v, u, indexing="ij")[::-1], -1)[None]
+    low = F.grid_sample(probs[present][None].float(), grid, mode="bilinear", padding_mode="border",
+                        align_corners=False)[0]
+    low = np.ascontiguousarray(low.permute(1, 2, 0).numpy())
+    if guided:
+        filtered = guided_upsample(low, guide, max(1, round(GUIDE_RADIUS)))
+    else:
+        filtered = _resize(low, guide.shape[1], guide.shape[0])
+    best = present.numpy().astype(np.uint8)[filtered.argmax(2)]
+    if shrink < 1.0:
+        best = cv2.resize(best, (out_w, out_h), interpolation=cv2.INTER_NEAREST)
+    labels[y0:y1, x0:x1] = best
+    return labels
