@@ -59,6 +59,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--json", required=True, help="metrics file to write")
     p.add_argument("--images", help="folder for try-on images of the pairs")
+    p.add_argument("--parser-mirror-average", action="store_true",
+                   help="with --parser: average each photo's labels with its mirror's (as HumanParser.predict can)")
     p.add_argument("--use-parser", action=argparse.BooleanOptionalAction, default=True,
                    help="photo representation: masks from the --model folder's human parser when it has one, as the "
                         "pipeline (--no-use-parser: MediaPipe and the heuristics)")

@@ -47,9 +47,10 @@ def accumulate(pred: torch.Tensor, target: torch.Tensor, intersections: dict, un
 
 
 def evaluate_parser(parser: HumanParser, dataroot, split: str, pairs, limit: int | None = None,
-                    batch_size: int = 16, workers: int = 1, examples: str | Path | None = None) -> dict:
+                    batch_size: int = 16, workers: int = 1, examples: str | Path | None = None,
+                    mirror_average: bool = False) -> dict:
     """Per-group IoUs of ``parser`` on the persons of ``pairs``: {"plain": {...}, "background": {...},
-    "plain_dataset_parse": {...}, "persons": N}."""
+    "plain_dataset_parse": {...}, "persons": N}. ``mirror_average``: as :meth:`HumanParser.predict`."""
     device = next(parser.parameters()).device
     results, sheet = {}, []
     for setting, augment in (("plain", None), ("background", EVAL_BACKGROUND)):
@@ -61,7 +62,7 @@ def evaluate_parser(parser: HumanParser, dataroot, split: str, pairs, limit: int
         with torch.inference_mode():
             for batch in tqdm(loader, desc=f"parser ({setting})"):
                 images = batch["image"].to(device)
-                pred = parser(images).argmax(1)
+                pred = parser.probabilities(images, mirror_average).argmax(1)
                 target = batch["labels"].to(device)
                 accumulate(pred, target, inter, union)
                 if setting == "plain":
@@ -100,9 +101,9 @@ def main(args) -> dict:
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     results = evaluate_parser(parser, args.dataroot, args.split, args.pairs, args.limit, args.batch_size,
-                              args.workers, out.with_suffix(".png"))
+                              args.workers, out.with_suffix(".png"), args.parser_mirror_average)
     results.update({"dataroot": str(args.dataroot), "split": args.split, "pairs_file": str(args.pairs),
-                    "parser": str(source), "settings": "256x192, dataset-level IoU per group; ground truth: the "
+                    "parser": str(source), "mirror_average": args.parser_mirror_average, "settings": "256x192, dataset-level IoU per group; ground truth: the "
                     "parse completed with the neck (training.parsing_data.complete_parse)"})
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(format_ious(results))

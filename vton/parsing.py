@@ -104,14 +104,24 @@ class HumanParser(nn.Module):
         return self.head(x)
 
     @torch.inference_mode()
-    def predict(self, images: torch.Tensor | np.ndarray) -> torch.Tensor:
-        """(B, H, W, 3) or (H, W, 3) uint8 framed person(s) -> (B, num_labels, H, W) float32 probabilities."""
+    def predict(self, images: torch.Tensor | np.ndarray, mirror_average: bool = False) -> torch.Tensor:
+        """(B, H, W, 3) or (H, W, 3) uint8 framed person(s) -> (B, num_labels, H, W) float32 probabilities.
+
+        ``mirror_average``: also parse the mirrored photos (one batch) and average with their mirrored labels.
+        """
         images = torch.as_tensor(np.array(images) if isinstance(images, np.ndarray) else images)
         if images.ndim == 3:
             images = images[None]
         dev = next(self.parameters()).device
-        x = images.to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-        return self(x).float().softmax(1)
+        return self.probabilities(images.to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1.0, mirror_average)
+
+    def probabilities(self, x: torch.Tensor, mirror_average: bool = False) -> torch.Tensor:
+        """(B, 3, H, W) RGB in [-1, 1] -> (B, num_labels, H, W) float32 probabilities (see :meth:`predict`)."""
+        if not mirror_average:
+            return self(x).float().softmax(1)
+        probs = self(torch.cat([x, x.flip(-1)])).float().softmax(1)
+        b = x.shape[0]
+        return (probs[:b] + probs[b:, list(MIRRORED_LABELS)].flip(-1)) / 2
 
 
 def mirror_labels(labels: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -32,6 +33,7 @@ class PersonAnalysis:
     num_persons: persons found in the photo (the largest is used).
     parse: (20, 256, 192) float32 label probabilities of the human parser, or None without one;
         :attr:`labels` is their argmax and :meth:`labels_in_photo` the labels at the photo's resolution.
+    timings: seconds of the steps measured apart (the parser network: 'parse').
     """
 
     photo: Image.Image
@@ -42,6 +44,7 @@ class PersonAnalysis:
     representation: torch.Tensor
     num_persons: int
     parse: torch.Tensor | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def labels(self) -> np.ndarray | None:
@@ -77,7 +80,6 @@ class PersonAnalyzer:
         self.detector = PersonDetector(pose_model, face_model)
         self.correction = COCO18_CORRECTION if correct_joints else None
         self.parser = parser
-
     def close(self) -> None:
         self.detector.close()
 
@@ -120,10 +122,13 @@ class PersonAnalyzer:
 
     def _analyze_framed(self, photo: Image.Image, framing: Framing, image: np.ndarray) -> PersonAnalysis:
         detection = self.detector.detect(image)
+        start = time.perf_counter()
         parse = None if self.parser is None else self.parser.predict(image)[0].cpu()
+        parse_seconds = time.perf_counter() - start
         labels = None if parse is None else parse.argmax(0).numpy().astype(np.uint8)
         keypoints, masks, representation = draw_person(image, detection, self.correction, labels=labels)
-        return PersonAnalysis(photo, framing, image, keypoints, masks, representation, detection.num_persons, parse)
+        return PersonAnalysis(photo, framing, image, keypoints, masks, representation, detection.num_persons, parse,
+                              {"parse": parse_seconds} if parse is not None else {})
 
 
 def draw_person(image: np.ndarray, detection: PersonDetection, correction: np.ndarray | None = COCO18_CORRECTION,

@@ -122,6 +122,9 @@ class TryOnPipeline:
         start = time.perf_counter()
         analysis = person if isinstance(person, PersonAnalysis) else self.analyze_person(person)
         timings["person"] = time.perf_counter() - start
+        if not isinstance(person, PersonAnalysis):  # its parts measured apart, e.g. the parser
+            timings["person"] -= sum(analysis.timings.values())
+            timings.update(analysis.timings)
 
         single = not isinstance(garment, (list, tuple))
         garments = [garment] if single else list(garment)
