@@ -1,4 +1,4 @@
-"""Shared fixtures: the shared VITON data and MediaPipe models beside the checkout, tiny random-weight models."""
+"""Shared fixtures: the shared VITON data beside the checkout, tiny random-weight models."""
 from __future__ import annotations
 
 import os
@@ -9,16 +9,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VTON_SHARED", ROOT.parent / "shared"))
 VITON = SHARED / "data" / "viton"
-MODELS = SHARED / "models"
 
-os.environ.setdefault("VTON_MEDIAPIPE_DIR", str(MODELS))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running (training, browser, many clients)")
-    if not VITON.is_dir() or not MODELS.is_dir():
+    if not VITON.is_dir():
         raise pytest.UsageError(f"tests need the shared data at {SHARED} (set VTON_SHARED)")
 
 

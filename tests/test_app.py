@@ -22,32 +22,51 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tiny_model_dir, tmp_path_factory):
-    """`python app.py` as a user starts it, on localhost, with small random weights (the shipped ones are tested
-    in test_default_weights)."""
+def start_app(env: dict, log, *args: str) -> tuple[subprocess.Popen, str]:
+    """`python app.py` on a free localhost port with ``env``; waits until it listens. Returns (process, url)."""
     port = free_port()
-    log = tmp_path_factory.mktemp("app") / "server.log"
-    env = dict(os.environ, VTON_MODEL=str(tiny_model_dir), PYTHONUNBUFFERED="1")
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), *args],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 600  # seconds on a loaded machine; about 15 on an idle one
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"app exited: {log.read_text()[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            return proc, f"http://127.0.0.1:{port}/"
         except OSError:
             time.sleep(1)
-    else:
-        proc.kill()
-        raise RuntimeError(f"app did not start in 600 s: {log.read_text()[-2000:]}")
+    proc.kill()
+    raise RuntimeError(f"app did not start in 600 s: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir, tmp_path_factory):
+    """`python app.py` as a user starts it, on localhost, with small random weights (the shipped ones are tested
+    in test_default_weights)."""
+    env = dict(os.environ, VTON_MODEL=str(tiny_model_dir), PYTHONUNBUFFERED="1")
+    proc, url = start_app(env, tmp_path_factory.mktemp("app") / "server.log")
     yield url
     proc.terminate()
     proc.wait(timeout=30)
+
+
+def test_fresh_clone_starts_offline_with_nothing_set(tmp_path):
+    """The README's first command on a machine with no VTON_* variables, an empty home (no model cache) and no
+    network for the Hub: the shipped weights and MediaPipe bundles are enough to serve the page."""
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VTON_", "XDG_"))}
+    env.update(HOME=str(tmp_path), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    proc, url = start_app(env, tmp_path / "server.log")
+    try:
+        page = urllib.request.urlopen(url, timeout=60).read().decode()
+        assert "Virtual try-on" in page
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert not (tmp_path / ".cache" / "vton").exists()  # nothing was downloaded
 
 
 @pytest.fixture(scope="module")

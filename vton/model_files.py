@@ -1,8 +1,10 @@
 """Where MediaPipe model bundles come from.
 
 Order: an explicit path argument, then an environment variable (``VTON_POSE_MODEL`` / ``VTON_FACE_MODEL`` for a
-file, ``VTON_MEDIAPIPE_DIR`` for a folder holding both), then the user cache (``~/.cache/vton/mediapipe``, or
-``$XDG_CACHE_HOME/vton/mediapipe``), then a download of Google's official bundle into that cache when online.
+file, ``VTON_MEDIAPIPE_DIR`` for a folder holding both), then the copies shipped with the library
+(``vton/assets/mediapipe``, Apache-2.0, provenance in its README), then the user cache (``~/.cache/vton/mediapipe``,
+or ``$XDG_CACHE_HOME/vton/mediapipe``), then a download of Google's official bundle into that cache when online.
+So a fresh clone or install runs offline with nothing to set.
 """
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ MODEL_FILES = {
     "face": ("face_landmarker.task", "VTON_FACE_MODEL",
              f"{_BASE}/face_landmarker/face_landmarker/float16/latest/face_landmarker.task"),
 }
+
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "assets" / "mediapipe"
 
 
 def cache_dir() -> Path:
@@ -50,6 +55,9 @@ def resolve_model_file(kind: str, path: str | os.PathLike | None = None, downloa
         if not candidate.is_file():
             raise ModelLoadError(f"MediaPipe {kind} model not found: {candidate} (from {source})")
         return candidate
+    shipped = SHIPPED_DIR / filename
+    if shipped.is_file():
+        return shipped
     cached = cache_dir() / filename
     if cached.is_file():
         return cached
