@@ -86,3 +86,69 @@ def test_prepare_builds_a_cp_vton_dataset(tmp_path, astronaut):
     parse = Image.open(root / "image-parse" / "astronaut.png")  # what the GMM's training target needs
     assert parse.mode == "P" and parse.size == (192, 256)
     assert np.isin(np.array(parse), (1, 2, 13)).sum() > 1000 and np.isin(np.array(parse), (5, 6, 7)).sum() > 1000
+
+
+def bomb_png(path, width, height):
+    """A tiny PNG whose header claims width x height pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 50_000))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_bad_inputs_outputs_and_devices_get_one_line(tmp_path, tiny_model_dir):
+    person, garment = person_path(viton_pairs(0, 1)[0][0]), garment_path(viton_pairs(0, 1)[0][1])
+    bomb, big = bomb_png(tmp_path / "bomb.png", 60000, 60000), bomb_png(tmp_path / "big.png", 7000, 7000)
+    (tmp_path / "folder").mkdir()
+    model = ("--model", tiny_model_dir)
+    cases = [
+        (("tryon", bomb, garment, "-o", tmp_path / "o.png", *model), "larger than the 40 megapixels"),
+        (("tryon", big, garment, "-o", tmp_path / "o.png", *model), "7000x7000 pixels, more than the 40 megapixels"),
+        (("tryon", tmp_path / "folder", garment, "-o", tmp_path / "o.png", *model), "is a folder, expected an image"),
+        (("tryon", person, garment, "-o", tmp_path / "o.xyz", *model), "unknown image extension '.xyz'"),
+        (("tryon", person, garment, "-o", tmp_path / "out", *model), "unknown image extension '(none)'"),
+        (("tryon", person, garment, "-o", tmp_path, *model), "is a folder; give an output file name"),
+        (("tryon", person, garment, "-o", tmp_path / "o.png", "--device", "potato", *model), "'potato' is not valid"),
+    ]
+    if not __import__("torch").cuda.is_available():
+        cases.append((("tryon", person, garment, "-o", tmp_path / "o.png", "--device", "cuda", *model),
+                      "CUDA is not available"))
+    for args, message in cases:
+        proc = run(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, proc.stderr)
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "out").exists()
+    # in a folder, the bomb is one line and the other images are still processed
+    for name in ("a.png", "b.png"):
+        Image.open(garment).save(tmp_path / "folder" / name)
+    bomb_png(tmp_path / "folder" / "bomb.png", 60000, 60000)
+    proc = run("garment-mask", tmp_path / "folder", "--out", tmp_path / "masks")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "bomb.png" in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == ["a.png", "b.png"]
+
+
+def test_outputs_are_written_atomically(tmp_path):
+    """A write that fails half-way (a full disk) keeps the existing file and leaves no temporary one."""
+    import errno
+
+    import pytest
+
+    from vton.hub import atomic_write
+
+    target = tmp_path / "out.png"
+    target.write_bytes(b"previous result")
+
+    def fails(tmp):
+        tmp.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError):
+        atomic_write(target, fails)
+    assert target.read_bytes() == b"previous result" and list(tmp_path.iterdir()) == [target]

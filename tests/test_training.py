@@ -130,7 +130,13 @@ def test_parser_train_resume_evaluate_export(pairs_file, tmp_path, tiny_model_di
 
     whole = train.main(args(tmp_path / "parser"))
     train.main(args(tmp_path / "parser2", "--stop-at", "2"))
+    with (tmp_path / "parser2" / "log.csv").open() as f:  # a row logged after the last checkpoint, then a crash
+        last = f.read().strip().splitlines()[-1]
+    with (tmp_path / "parser2" / "log.csv").open("a") as f:
+        f.write(last.replace("2,", "3,", 1) + "\n")
     train.main(args(tmp_path / "parser2", "--resume"))
+    steps = [int(r["step"]) for r in csv.DictReader((tmp_path / "parser2" / "log.csv").open())]
+    assert steps == [1, 2, 3, 4]  # the resumed run logs step 3 again, once
     a = torch.load(whole / "checkpoint.pt", weights_only=True)
     b = torch.load(tmp_path / "parser2" / "checkpoint.pt", weights_only=True)
     for key in a["model"]:

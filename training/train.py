@@ -38,7 +38,7 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from vton.gmm import GMM, GMMConfig, warp
-from vton.hub import load_model, load_state_dict_checked, save_model
+from vton.hub import atomic_write, load_model, load_state_dict_checked, save_model
 from vton.parsing import PALETTE, HumanParser, ParserConfig
 from vton.tom import TOM, TOMConfig, compose, kept_region, tom_input
 
@@ -194,9 +194,28 @@ def fast_bf16(device: torch.device) -> bool:
 
 
 def atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """torch.save through a temporary file; a failure (a full disk) ends the run with one line and leaves the last
+    checkpoint as it was."""
+    try:
+        atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    except OSError as err:
+        raise SystemExit(f"could not write {path} ({err.strerror or err}): stopping; the last checkpoint is "
+                         "intact, free some space and --resume") from None
+
+
+def truncate_log(log_file: Path, step: int) -> None:
+    """Drop the log rows after ``step`` (logged after the checkpoint a resumed run starts from)."""
+    if not log_file.is_file():
+        return
+    with log_file.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or all(int(r["step"]) <= step for r in rows):
+        return
+    kept = [r for r in rows if int(r["step"]) <= step]
+    with log_file.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
 
 
 def main(args: argparse.Namespace) -> Path:
@@ -251,6 +270,7 @@ def main(args: argparse.Namespace) -> Path:
         torch.set_rng_state(state["rng"])
         if main_process:
             log.info("resumed %s at step %d", checkpoint_file, step)
+            truncate_log(out / "log.csv", step)
     elif args.init:
         init = load_trained(args.init, args.stage)
         load_state_dict_checked(model, init.state_dict(), str(args.init))

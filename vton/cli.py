@@ -36,21 +36,40 @@ def _about(path: Path, err: Exception) -> str:
     return text if str(path) in text else f"{path}: {text}"
 
 
+def output_path(path: str | Path) -> Path:
+    """Check an output image path before any work: an image extension, not a folder."""
+    out = Path(path)
+    if out.is_dir():
+        raise VtonError(f"{out}: is a folder; give an output file name, e.g. {out / 'tryon.png'}")
+    if out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise VtonError(f"{out}: unknown image extension {out.suffix or '(none)'!r}; use .png, .jpg or .webp")
+    return out
+
+
+def save_image(image: Image.Image, path: Path) -> None:
+    """Save atomically (see :func:`vton.hub.atomic_write`), in the format the extension names."""
+    from .hub import atomic_write
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image_format = Image.registered_extensions()[path.suffix.lower()]
+    if image_format == "JPEG" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    atomic_write(path, lambda tmp: image.save(tmp, format=image_format))
+
+
 def cmd_tryon(args) -> None:
     from .pipeline import TryOnPipeline
 
+    out = output_path(args.output)
     with TryOnPipeline.from_pretrained(args.model, device=args.device) as pipe:
         result = pipe(args.person, args.garment, args.garment_mask)
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result.image.save(out)
+    save_image(result.image, out)
     if args.steps:
         folder = Path(args.steps)
-        folder.mkdir(parents=True, exist_ok=True)
         for name in ("tryon", "rendered", "warped_garment", "warped_mask", "composition_mask", "change_mask",
                      "garment_mask", "keypoints_image", "representation", "parse"):
             if getattr(result, name) is not None:
-                getattr(result, name).save(folder / f"{name}.png")
+                save_image(getattr(result, name), folder / f"{name}.png")
     if result.num_persons > 1:
         log.warning("%d persons in the photo: dressed the largest", result.num_persons)
     print(f"{out} ({result.image.width}x{result.image.height}) in {sum(result.timings.values()):.2f} s")
@@ -84,8 +103,11 @@ def cmd_pose(args) -> None:
     from .person import PersonAnalyzer
 
     def work(path: Path, folder: Path) -> Path:
+        from .hub import atomic_write
+
         target = folder / f"{path.stem}_keypoints.json"
-        target.write_text(json.dumps(openpose_json(analyzer.analyze(path).keypoints_in_photo())))
+        text = json.dumps(openpose_json(analyzer.analyze(path).keypoints_in_photo()))
+        atomic_write(target, lambda tmp: tmp.write_text(text))
         return target
 
     with PersonAnalyzer() as analyzer:
@@ -99,7 +121,7 @@ def cmd_parse(args) -> None:
 
     def work(path: Path, folder: Path) -> Path:
         target = folder / f"{path.stem}.png"
-        labels_to_image(analyzer.analyze(path).labels_in_photo()).save(target)
+        save_image(labels_to_image(analyzer.analyze(path).labels_in_photo()), target)
         return target
 
     with PersonAnalyzer(parser=load_parser(args.model, args.device)) as analyzer:
@@ -111,7 +133,7 @@ def cmd_garment_mask(args) -> None:
 
     def work(path: Path, folder: Path) -> Path:
         target = folder / f"{path.stem}.png"
-        Image.fromarray(prepare_garment(path).mask_full.astype(np.uint8) * 255).save(target)
+        save_image(Image.fromarray(prepare_garment(path).mask_full.astype(np.uint8) * 255), target)
         return target
 
     _each_image(args.images, args.out, work)

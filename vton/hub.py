@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import ModelLoadError
+from .errors import InputError, ModelLoadError
 from .gmm import GMM, GMMConfig
 from .parsing import HumanParser, ParserConfig
 from .tom import TOM, TOMConfig
@@ -45,8 +45,8 @@ def save_model(model: GMM | TOM | HumanParser, folder: str | Path, dtype: torch.
         if dtype is not None and value.is_floating_point():
             value = value.to(dtype)
         state[key] = value
-    _atomic_write(folder / WEIGHTS_NAME, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
-    _atomic_write(folder / CONFIG_NAME, lambda p: p.write_text(json.dumps(config, indent=2) + "\n"))
+    atomic_write(folder / WEIGHTS_NAME, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+    atomic_write(folder / CONFIG_NAME, lambda p: p.write_text(json.dumps(config, indent=2) + "\n"))
     return folder
 
 
@@ -87,6 +87,25 @@ def load_model(folder: str | Path, kind: str | None = None,
     return model.to(device).eval()
 
 
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """'cuda', 'cpu', 'cuda:1', a torch.device, or None (CUDA when available).
+
+    Raises:
+        InputError: not a device name, or CUDA asked for on a machine without it.
+    """
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"device {device!r} is not valid: use 'cpu' or 'cuda'") from None
+    if resolved.type not in ("cpu", "cuda"):
+        raise InputError(f"device {device!r} is not supported: use 'cpu' or 'cuda'")
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} was asked for, but CUDA is not available on this machine: use 'cpu'")
+    return resolved
+
+
 def load_parser(path_or_repo_id: str | os.PathLike | None = None, device: str | torch.device | None = None) -> HumanParser:
     """The human parser of a pipeline folder or Hub repo id (its ``parser/``); None: the shipped weights.
 
@@ -96,7 +115,7 @@ def load_parser(path_or_repo_id: str | os.PathLike | None = None, device: str | 
     folder = resolve_pretrained(path_or_repo_id) / "parser"
     if not folder.is_dir():
         raise ModelLoadError(f"{folder.parent}: no human parser (parser/) in these weights")
-    return load_model(folder, "parser", device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    return load_model(folder, "parser", resolve_device(device))
 
 
 def load_state_dict_checked(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
@@ -180,7 +199,13 @@ def resolve_pretrained(path_or_repo_id: str | os.PathLike | None) -> Path:
         raise ModelLoadError(f"model {name!r}: could not be fetched from the Hub ({err.__class__.__name__})") from None
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """``write(tmp)`` then rename onto ``path``: a failed write (a full disk) leaves no truncated file and keeps an
+    existing one; the temporary file is removed and the error raised."""
     tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

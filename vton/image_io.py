@@ -6,6 +6,7 @@ greyscale, 16-bit and CMYK images become 8-bit RGB (alpha kept separately, garme
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from .errors import InputError
 
 # network input size (H, W) of CP-VTON
 NET_HEIGHT, NET_WIDTH = 256, 192
+# Larger images are refused before they are decoded: a 40-megapixel RGB image is 120 MB in memory, and every step
+# works on at most a 1024-pixel-high copy. (A PNG of a few hundred KB can claim 60000x60000 pixels.)
+MAX_PIXELS = 40_000_000
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
@@ -37,28 +41,52 @@ def load_image(source, *, name: str | None = None) -> tuple[Image.Image, Image.I
         (rgb, alpha): rgb in mode 'RGB' with EXIF orientation applied; alpha in mode 'L' or None when the image
         has no alpha channel or it is fully opaque. Transparent pixels of rgb are composited onto white.
     Raises:
-        InputError: unreadable or empty image.
+        InputError: unreadable, empty or too large (:data:`MAX_PIXELS`) image, a folder.
     """
     label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "image")
+    with warnings.catch_warnings():  # Pillow warns of huge or corrupt-EXIF images: checked and reported here
+        warnings.simplefilter("ignore")
+        return _load_image(source, label)
+
+
+def check_pixels(width: int, height: int, label: str) -> None:
+    """Raise InputError for an image larger than :data:`MAX_PIXELS` (checked before it is decoded)."""
+    if width * height > MAX_PIXELS:
+        raise InputError(f"{label}: the image is {width}x{height} pixels, more than the {MAX_PIXELS // 10**6} "
+                         "megapixels accepted: use a smaller copy")
+
+
+def _load_image(source, label: str) -> tuple[Image.Image, Image.Image | None]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
+        if path.is_dir():
+            raise InputError(f"{label}: is a folder, expected an image file")
         if not path.is_file():
             raise InputError(f"{label}: no such file")
         try:
             with Image.open(path) as opened:
+                check_pixels(opened.width, opened.height, label)  # the header's size: nothing decoded yet
                 opened.load()
                 image = opened.copy()
                 image.info.update(opened.info)
                 exif = opened.getexif()
+        except InputError:
+            raise
+        except Image.DecompressionBombError:
+            raise InputError(f"{label}: the image is larger than the {MAX_PIXELS // 10**6} megapixels accepted: "
+                             "use a smaller copy") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
             raise InputError(f"{label}: not a readable image ({err.__class__.__name__})") from None
         if exif:
             image.info["exif"] = exif.tobytes()
             image = ImageOps.exif_transpose(image)
     elif isinstance(source, Image.Image):
+        check_pixels(source.width, source.height, label)
         image = ImageOps.exif_transpose(source)
     elif isinstance(source, np.ndarray):
         array = source
+        if array.ndim >= 2:
+            check_pixels(array.shape[1], array.shape[0], label)
         if array.ndim == 3 and array.shape[2] == 1:
             array = array[:, :, 0]
         if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):

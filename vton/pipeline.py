@@ -19,7 +19,7 @@ from PIL import Image
 
 from .garment import GarmentInput, prepare_garment
 from .gmm import GMM, warp
-from .hub import load_model, resolve_pretrained
+from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
 from .person import PersonAnalysis, PersonAnalyzer
 from .tom import TOM, compose, kept_region, tom_input
@@ -72,7 +72,7 @@ class TryOnPipeline:
 
     def __init__(self, gmm: GMM, tom: TOM, device: str | torch.device | None = None, pose_model=None, face_model=None,
                  parser: HumanParser | None = None):
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(device)
         self.gmm = gmm.to(self.device).eval()
         self.tom = tom.to(self.device).eval()
         expected = gmm.config.person_channels + 3 + (1 if tom.config.in_channels == 26 else 0)
@@ -88,7 +88,9 @@ class TryOnPipeline:
 
         Raises:
             ModelLoadError: not found, offline and not cached, or weights that do not fit their config.
+            InputError: a device that is not valid or not available.
         """
+        resolve_device(device)  # a wrong device is reported before the models load
         folder = resolve_pretrained(path_or_repo_id)
         gmm = load_model(folder / "gmm", "gmm")
         tom = load_model(folder / "tom", "tom")
