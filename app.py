@@ -18,7 +18,6 @@ import numpy as np
 from PIL import Image
 
 from vton.errors import ModelLoadError, VtonError
-from vton.garment import prepare_garment
 from vton.pipeline import TryOnPipeline
 
 DEMO = Path(__file__).resolve().parent / "demo"
@@ -66,7 +65,7 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
         if not garment_file:
             return None
         try:
-            garment = prepare_garment(garment_file)
+            garment = pipeline.prepare_garment(garment_file)
         except VtonError as err:
             raise gr.Error(str(err)) from None
         return Image.fromarray(garment.mask_full.astype(np.uint8) * 255)

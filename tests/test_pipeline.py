@@ -53,3 +53,18 @@ def test_from_pretrained_errors(tmp_path):
         TryOnPipeline.from_pretrained(tmp_path)
     with pytest.raises(ModelLoadError, match="not a folder"):
         TryOnPipeline.from_pretrained(str(tmp_path / "missing" / "folder"))
+
+
+def test_person_photo_as_garment_is_refused_and_a_small_person_in_a_big_photo_found(pipeline):
+    from conftest import SHARED
+
+    with pytest.raises(InputError, match="the garment image shows a person"):
+        pipeline.prepare_garment(person_path(viton_pairs(0, 1)[0][0]))
+    # a tee with a photo of a face printed on its chest is a garment
+    assert pipeline.prepare_garment(SHARED / "data" / "wild" / "garments" / "03032_00.jpg").source == "auto"
+    # a 192x256 person in a 4000x3000 photo: too small for the 1024-px copy, found on full-resolution tiles
+    canvas = Image.new("RGB", (4000, 3000), (235, 235, 235))
+    canvas.paste(Image.open(person_path(viton_pairs(0, 1)[0][0])), (2900, 2100))
+    framing = pipeline.analyze_person(canvas).framing
+    x0, y0, x1, y1 = framing.photo_box()
+    assert x0 <= 2900 + 96 <= x1 and y0 <= 2100 + 128 <= y1 and framing.scale < 2  # around the pasted person

@@ -24,6 +24,10 @@ EDGE_BAND = 0.012  # the outline is moved onto the photo's edge within this shar
 # The loose mask replaces the strict one when the strict one has less than this share of its area.
 STRICT_SHARE = 0.9
 MIN_GARMENT_FRACTION = 0.02  # a mask smaller than this share of the image means no garment was found
+# A "garment" photo whose masked region has a person's nose (MediaPipe pose) in its top PERSON_NOSE_TOP is a photo
+# of a person. Measured: the nose of 33 person photos lies at 0.00-0.21 of their mask's height; a tee with a
+# photo of a face printed on it at 0.50.
+PERSON_NOSE_TOP = 0.25
 
 
 def auto_garment_mask(rgb: np.ndarray) -> np.ndarray:
@@ -147,6 +151,26 @@ def prepare_garment(source, mask=None, name: str = "garment image") -> GarmentIn
     framing = frame_garment(mask_full)
     image, mask_image = GarmentInput(photo, mask_full, framing, None, None, how).crop((NET_WIDTH, NET_HEIGHT))
     return GarmentInput(photo, mask_full, framing, np.asarray(image), np.asarray(mask_image) >= 128, how)
+
+
+def shows_a_person(garment: GarmentInput, detector) -> bool:
+    """Whether a garment photo is a photo of a person (someone wearing it, or the wrong file).
+
+    Args:
+        garment: the prepared garment; detector: a :class:`vton.pose.PersonDetector`.
+    """
+    scale = min(1.0, 512 / max(garment.photo.size))
+    small = garment.photo.resize((max(1, round(garment.photo.width * scale)), max(1, round(garment.photo.height * scale))),
+                                 Image.Resampling.BILINEAR)
+    try:
+        nose = detector.detect(np.asarray(small)).landmarks[0]
+    except InputError:
+        return False
+    ys = np.nonzero(garment.mask_full.any(1))[0]
+    if nose[2] < 0.5 or len(ys) == 0:
+        return False
+    top, bottom = ys[0], ys[-1] + 1
+    return (nose[1] * garment.photo.height - top) / (bottom - top) < PERSON_NOSE_TOP
 
 
 def frame_garment(mask: np.ndarray) -> Framing:

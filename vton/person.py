@@ -90,14 +90,44 @@ class PersonAnalyzer:
         self.close()
 
     def frame(self, photo: Image.Image) -> tuple[Framing, int]:
-        """The 3:4 window around the largest person of a full-size photo, and how many persons it shows."""
+        """The 3:4 window around the largest person of a full-size photo, and how many persons it shows.
+
+        The detection runs on a copy at most DETECT_MAX_SIDE large; where it finds nobody in a larger photo, on
+        overlapping full-resolution tiles of that size (a small person in a big photo).
+        """
         scale = min(1.0, DETECT_MAX_SIDE / max(photo.size))
         small = photo if scale == 1.0 else photo.resize(
             (max(1, round(photo.width * scale)), max(1, round(photo.height * scale))), Image.Resampling.BILINEAR)
-        detection = self.detector.detect(np.asarray(small))
+        try:
+            detection = self.detector.detect(np.asarray(small))
+        except InputError:
+            if scale == 1.0:
+                raise
+            return self._frame_in_tiles(photo)
         x0, y0, x1, y1 = detection.box()
         framing = Framing.around((x0 / scale, y0 / scale, x1 / scale, y1 / scale), photo.width, photo.height)
         return framing, detection.num_persons
+
+    def _frame_in_tiles(self, photo: Image.Image) -> tuple[Framing, int]:
+        """Detection on DETECT_MAX_SIDE tiles overlapping by a quarter; the largest person found wins."""
+        step = DETECT_MAX_SIDE * 3 // 4
+        best, best_area = None, 0.0
+        for top in range(0, max(1, photo.height - DETECT_MAX_SIDE + step), step):
+            for left in range(0, max(1, photo.width - DETECT_MAX_SIDE + step), step):
+                tile = photo.crop((left, top, min(photo.width, left + DETECT_MAX_SIDE),
+                                   min(photo.height, top + DETECT_MAX_SIDE)))
+                try:
+                    detection = self.detector.detect(np.asarray(tile))
+                except InputError:
+                    continue
+                area = float((detection.mask > 0.5).sum())
+                if area > best_area:
+                    x0, y0, x1, y1 = detection.box()
+                    best, best_area = ((x0 + left, y0 + top, x1 + left, y1 + top), detection.num_persons), area
+        if best is None:
+            raise InputError("no person found in the photo")
+        box, num_persons = best
+        return Framing.around(box, photo.width, photo.height), num_persons
 
     def analyze(self, source, name: str | None = None) -> PersonAnalysis:
         """Photo (path, PIL image or array, any size) -> :class:`PersonAnalysis`.

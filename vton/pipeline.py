@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .garment import GarmentInput, prepare_garment
+from .errors import InputError
+from .garment import GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
@@ -109,6 +110,18 @@ class TryOnPipeline:
     def analyze_person(self, person) -> PersonAnalysis:
         return self.analyzer.analyze(person)
 
+    def prepare_garment(self, garment, mask=None) -> GarmentInput:
+        """:func:`vton.garment.prepare_garment`, and a photo of a person given as the garment is refused.
+
+        Raises:
+            InputError: unreadable image or mask, no garment found, or a person photo with the automatic mask.
+        """
+        prepared = prepare_garment(garment, mask)
+        if prepared.source == "auto" and shows_a_person(prepared, self.analyzer.detector):
+            raise InputError("the garment image shows a person: use a photo of the garment alone, laid flat or on "
+                             "a hanger, on a plain light background")
+        return prepared
+
     @torch.inference_mode()
     def __call__(self, person, garment, garment_mask=None) -> TryOnResult | list[TryOnResult]:
         """Dress ``person`` in ``garment``.
@@ -132,7 +145,7 @@ class TryOnPipeline:
         garments = [garment] if single else list(garment)
         masks = garment_mask if isinstance(garment_mask, (list, tuple)) else [garment_mask] * len(garments)
         start = time.perf_counter()
-        inputs = [g if isinstance(g, GarmentInput) else prepare_garment(g, m) for g, m in zip(garments, masks)]
+        inputs = [g if isinstance(g, GarmentInput) else self.prepare_garment(g, m) for g, m in zip(garments, masks)]
         timings["garment"] = time.perf_counter() - start
 
         results = self._run(analysis, inputs, timings)
