@@ -1,15 +1,19 @@
 """Gradio demo: a person photo + a garment -> the person wearing the garment.
 
-    python app.py [--model FOLDER_OR_REPO_ID] [--host 0.0.0.0] [--port 7860] [--share]
+    python app.py [--model FOLDER_OR_REPO_ID] [--host 0.0.0.0] [--port 7860] [--share] [--device cpu|cuda]
 
 ``--model`` (or the VTON_MODEL environment variable) picks the weights; default: the shipped ones in weights/.
-Every event has an api_name, so ``gradio_client`` users call the same functions as the page.
+The API (``gradio_client``): ``/tryon`` (person, garment, optional mask -> try-on, keypoints, representation,
+warped garment, composition mask, timing) and ``/garment_mask`` (garment -> its automatic mask); both raise an
+error with a one-sentence message for bad input. The page calls the same pipeline but shows errors as a message
+instead of failing its output boxes.
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,22 +22,46 @@ import numpy as np
 from PIL import Image
 
 from vton.errors import ModelLoadError, VtonError
-from vton.pipeline import TryOnPipeline
+from vton.image_io import MAX_PIXELS, load_image
+from vton.pipeline import TryOnPipeline, TryOnResult
 
 DEMO = Path(__file__).resolve().parent / "demo"
+MAX_FILE_SIZE = "15mb"  # per upload; images are also refused above MAX_PIXELS before they are decoded
 log = logging.getLogger("app")
 
 INTRO = """
 # Virtual try-on
-Upload a photo of a person (or use your webcam), pick a garment, and see the person wearing it.
-CP-VTON (geometric matching + try-on module) with the person's pose, body shape and head found by MediaPipe from
-your one photo. The result keeps your photo's resolution; only the region the new garment changes is replaced.
+1. **Your photo**: one person facing the camera, upper body visible — upload it, take it with the webcam, or click an
+   example person.
+2. **A garment**: click one of the example garments, or upload a photo of a top laid flat or on a hanger, on a plain
+   light background.
+3. **Try on**: you see yourself wearing it in about a second. Your photo keeps its size; only what the new garment
+   changes is replaced.
 """
-SCOPE = """
-**Scope.** Upper-body garments (tops, shirts, t-shirts) photographed flat or on a plain light background; people
-photographed from the front, upper body visible. The weights were trained on VITON (Zalando product photos):
-expect the best results on similar photos. Research use only (VITON's licence).
+SCOPE = f"""
+**Scope.** Upper-body garments (tops, shirts, t-shirts); people photographed from the front, upper body visible.
+The weights were trained on VITON (Zalando product photos): expect the best results on similar photos. Research use
+only (VITON's licence). Uploads: up to {MAX_FILE_SIZE.upper()} and {MAX_PIXELS // 10**6} megapixels per image.
 """
+CSS = """
+.tryon-error { color: #b91c1c; font-weight: 600; }
+"""
+MASK_HELP = ("The mask says which pixels of the garment photo are the garment (white). If the one above is wrong, "
+             "paint your own (white garment on black, the size of the garment photo) and upload it here.")
+# A library error -> a sentence with advice for a visitor (the first matching phrase wins).
+ADVICE = (
+    ("no person found", "No person found in the photo: use a photo of one person, facing the camera, upper body "
+                        "visible."),
+    ("no garment found", "No garment found in the garment photo: use a photo of the garment alone on a plain light "
+                         "background, or upload a mask for it."),
+    ("no visible background", "The garment photo has no plain background to cut the garment from: use a photo of "
+                              "the garment on a plain light background, or upload a mask for it."),
+    ("shows a person", "The garment photo shows a person: use a photo of the garment alone, laid flat or on a "
+                       "hanger, on a plain light background."),
+    ("megapixels", f"The image is too large: use one of at most {MAX_PIXELS // 10**6} megapixels."),
+    ("not a readable image", "The file could not be read as an image: use a JPEG, PNG or WebP photo."),
+    ("garment mask is", "The mask must have the size of the garment photo: paint it on a copy of that photo."),
+)
 
 
 def upload_path(payload) -> str | None:
@@ -47,6 +75,17 @@ def upload_path(payload) -> str | None:
     return getattr(payload, "path", payload)
 
 
+def advice(err: VtonError, *paths: str | None) -> str:
+    """A visitor's message for a library error: advice for the known ones, never a server path."""
+    text = str(err)
+    for phrase, message in ADVICE:
+        if phrase in text:
+            return message
+    for path in filter(None, paths):
+        text = text.replace(path, "the image")
+    return text[:1].upper() + text[1:] + "."
+
+
 def garment_examples() -> list[str]:
     return sorted(str(p) for p in (DEMO / "garments").glob("*.jpg"))
 
@@ -55,80 +94,132 @@ def person_examples() -> list[str]:
     return sorted(str(p) for p in (DEMO / "persons").glob("*.jpg"))
 
 
+def stage_timings(result: TryOnResult) -> str:
+    return " · ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in result.timings.items())
+
+
 def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
     """The page, with its functions bound to one loaded pipeline."""
-    garments = garment_examples()
+    garments, persons = garment_examples(), person_examples()
 
-    def show_garment_mask(garment_file):
-        """Garment photo -> its automatic mask (shown so that users can check it, or replace it)."""
+    def garment_mask(garment_file):
+        """Garment photo -> its automatic mask (API: raises for a bad garment)."""
         garment_file = upload_path(garment_file)
         if not garment_file:
             return None
         try:
             garment = pipeline.prepare_garment(garment_file)
         except VtonError as err:
-            raise gr.Error(str(err)) from None
+            log.info("garment refused: %s", err)
+            raise gr.Error(advice(err, garment_file), print_exception=False) from None
         return Image.fromarray(garment.mask_full.astype(np.uint8) * 255)
 
-    def pick_garment(evt: gr.SelectData):
-        """A gallery click -> that garment and its automatic mask."""
-        return garments[evt.index], show_garment_mask(garments[evt.index])
-
-    def tryon(person_file, garment_file, mask_file):
-        """Person photo + garment photo (+ optional garment mask) -> try-on and intermediate steps."""
+    def run_tryon(person_file, garment_file, mask_file) -> tuple[TryOnResult, float]:
         person_file, garment_file, mask_file = map(upload_path, (person_file, garment_file, mask_file))
         if not person_file:
-            raise gr.Error("Upload a photo of a person first (or take one with the webcam).")
+            raise VtonError("no person photo yet: upload one, take one with the webcam or click an example person")
         if not garment_file:
-            raise gr.Error("Pick a garment from the gallery or upload one.")
+            raise VtonError("no garment yet: click an example garment or upload a photo of one")
         start = time.perf_counter()
         try:
             result = pipeline(person_file, garment_file, mask_file or None)
         except VtonError as err:
-            raise gr.Error(str(err)) from None
-        if result.num_persons > 1:
-            gr.Warning(f"{result.num_persons} persons in the photo: dressed the largest one.")
-        total = time.perf_counter() - start
-        steps = " · ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in result.timings.items())
-        timing = f"**{total:.2f} s** on {pipeline.device.type.upper()} — {steps}"
+            log.info("try-on refused: %s", err)
+            raise VtonError(advice(err, person_file, garment_file, mask_file)) from None
+        return result, time.perf_counter() - start
+
+    def tryon(person_file, garment_file, mask_file):
+        """API: person photo + garment photo (+ optional garment mask) -> try-on and intermediate steps."""
+        try:
+            result, seconds = run_tryon(person_file, garment_file, mask_file)
+        except VtonError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+        timing = f"**{seconds:.2f} s** on {pipeline.device.type.upper()} — {stage_timings(result)}"
         return (result.image, result.keypoints_image, result.representation, result.warped_garment,
                 result.composition_mask, timing)
 
+    def tryon_page(person_file, garment_file, mask_file):
+        """The page's try-on: the before/after slider, one message, a download, the steps; an error is one
+        message and empty boxes."""
+        try:
+            result, seconds = run_tryon(person_file, garment_file, mask_file)
+        except VtonError as err:
+            return None, f"<p class='tryon-error'>{err}</p>", gr.update(visible=False), None, [], ""
+        before, _ = load_image(upload_path(person_file))  # as the library read it: EXIF-rotated, RGB
+        out = Path(tempfile.mkdtemp(prefix="tryon-")) / "tryon.png"
+        result.image.save(out)
+        message = f"Done in {seconds:.1f} s."
+        if result.num_persons > 1:
+            message += f" {result.num_persons} persons in the photo: the largest one is dressed."
+        steps = [(result.keypoints_image, "Pose"),
+                 (result.parse, "Body parts") if result.parse is not None else (result.representation, "Body shape"),
+                 (result.warped_garment, "Garment warped to you"),
+                 (result.composition_mask, "Blend mask (white: garment)")]
+        return ((before, result.image), message, gr.update(value=str(out), visible=True), result.garment_mask,
+                steps, f"{seconds:.2f} s on {pipeline.device.type.upper()}: {stage_timings(result)}")
+
     with gr.Blocks(title="Virtual try-on (CP-VTON)") as demo:
         gr.Markdown(INTRO)
-        with gr.Row():
-            with gr.Column():
-                person = gr.Image(label="Person photo", sources=["upload", "webcam"], type="filepath", height=400)
-            with gr.Column():
-                garment = gr.Image(label="Garment", sources=["upload"], type="filepath", height=260)
-                gallery = gr.Gallery(value=garments, label="Example garments (click one)", columns=4, height=200,
-                                     allow_preview=False)
-                mask = gr.Image(label="Garment mask: automatic, upload your own to replace it", type="filepath",
-                                image_mode="L", sources=["upload"], height=200)
-            with gr.Column():
-                result = gr.Image(label="Try-on", type="pil", format="png", height=400, interactive=False,
-                                  elem_id="tryon-result")
-                run = gr.Button("Try on", variant="primary")
-                timing = gr.Markdown(elem_id="tryon-timing")
-        with gr.Accordion("Intermediate steps", open=False):
-            gr.Markdown("How the model saw your photo: a wrong keypoint or head mask explains most bad results.")
-            with gr.Row():
-                keypoints = gr.Image(label="Keypoints", interactive=False)
-                representation = gr.Image(label="Body shape, head and pose (network input)", interactive=False)
-                warped = gr.Image(label="Warped garment", interactive=False)
-                composition = gr.Image(label="Composition mask", interactive=False)
-        outputs = [result, keypoints, representation, warped, composition, timing]
-        examples = [[p, g, None] for p, g in zip(person_examples(), garments[::2] + garments[1::2])]
-        # the button's event is registered first, so that it owns the api_name "tryon"
-        run.click(tryon, [person, garment, mask], outputs, api_name="tryon", preprocess=False)
-        gr.Examples(examples=examples, inputs=[person, garment, mask], outputs=outputs, fn=tryon,
-                    run_on_click=True, cache_examples=False, label="Examples: click to run", api_name="example",
-                    preprocess=False)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=300):
+                person = gr.Image(label="1. Your photo", sources=["upload", "webcam"], type="filepath", height=340,
+                                  elem_id="person-input")
+                gr.Markdown("**Example persons**: click one")
+                person_gallery = gr.Gallery(value=persons, show_label=False, columns=3, height=250,
+                                            allow_preview=False, object_fit="contain", elem_id="person-gallery",
+                                            buttons=[])
+            with gr.Column(scale=5, min_width=300):
+                garment = gr.Image(label="2. Garment", sources=["upload"], type="filepath", height=340,
+                                   elem_id="garment-input")
+                gr.Markdown("**Example garments**: click one")
+                gallery = gr.Gallery(value=garments, show_label=False, columns=3, height=370, allow_preview=False,
+                                     object_fit="contain", elem_id="garment-gallery", buttons=[])
+                mask_used = gr.Image(label="Garment mask used", interactive=False, height=160, image_mode="L",
+                                     elem_id="mask-used", buttons=[])
+                with gr.Accordion("Replace the garment mask", open=False):
+                    gr.Markdown(MASK_HELP)
+                    mask = gr.Image(label="Your own mask", sources=["upload"], type="filepath", image_mode="L",
+                                    height=160, elem_id="mask-input")
+            with gr.Column(scale=8, min_width=340):
+                run = gr.Button("3. Try on", variant="primary", size="lg", elem_id="tryon-button")
+                result = gr.ImageSlider(label="Before / after: drag the handle", type="pil", height=600,
+                                        interactive=False, elem_id="tryon-result", buttons=["fullscreen"])
+                status = gr.Markdown(elem_id="tryon-status")
+                download = gr.DownloadButton("Download the result (PNG)", visible=False, elem_id="tryon-download")
+        with gr.Accordion("Intermediate steps: how the model saw your photo", open=False):
+            steps = gr.Gallery(label="Steps", show_label=False, columns=4, height=360, object_fit="contain",
+                               elem_id="tryon-steps")
+            timing = gr.Markdown(elem_id="tryon-timing")
         gr.Markdown(SCOPE)
 
-        gallery.select(pick_garment, None, [garment, mask], api_name="pick_garment")
-        garment.upload(show_garment_mask, garment, mask, api_name="garment_mask", preprocess=False)
-        garment.clear(lambda: None, None, mask, api_name="clear_garment")
+        page_outputs = [result, status, download, mask_used, steps, timing]
+        run.click(tryon_page, [person, garment, mask], page_outputs, api_visibility="private", preprocess=False)
+        # the API endpoints, on hidden components so that their errors never mark the page's boxes
+        with gr.Row(visible=False):
+            api_button = gr.Button()
+            api_outputs = [gr.Image(type="pil", format="png"), gr.Image(), gr.Image(), gr.Image(), gr.Image(),
+                           gr.Markdown()]
+            api_mask_button, api_mask = gr.Button(), gr.Image()
+        api_button.click(tryon, [person, garment, mask], api_outputs, api_name="tryon", preprocess=False)
+        api_mask_button.click(garment_mask, garment, api_mask, api_name="garment_mask", preprocess=False)
+
+        def pick_person(evt: gr.SelectData):
+            return persons[evt.index]
+
+        def pick_garment(evt: gr.SelectData):
+            return garments[evt.index]
+
+        def show_mask(garment_file):
+            """The mask the try-on will use, shown as soon as a garment is chosen; a bad garment shows none here
+            (the try-on says what is wrong)."""
+            try:
+                return garment_mask(garment_file)
+            except gr.Error:
+                return None
+
+        person_gallery.select(pick_person, None, person, api_visibility="private")
+        gallery.select(pick_garment, None, garment, api_visibility="private")
+        garment.change(show_mask, garment, mask_used, api_visibility="private", preprocess=False)
     return demo
 
 
@@ -154,7 +245,8 @@ def main(argv=None) -> None:
     demo = build_demo(pipeline)
     # one try-on at a time per CPU (it already uses every core); a GPU overlaps two
     demo.queue(default_concurrency_limit=2 if pipeline.device.type == "cuda" else 1, max_size=64)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, theme=gr.themes.Soft())
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, theme=gr.themes.Soft(),
+                max_file_size=MAX_FILE_SIZE, css=CSS)
 
 
 if __name__ == "__main__":

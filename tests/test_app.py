@@ -83,8 +83,9 @@ def tryon(client, person, garment, mask=None):
                           api_name="/tryon")
 
 
-def test_round_trip_keeps_the_photo_size(client):
-    person, garment = DEMO / "persons" / "astronaut.jpg", DEMO / "garments" / "000257_1.jpg"
+def test_round_trip_keeps_the_photo_size(client, astronaut, tmp_path):
+    person, garment = tmp_path / "astronaut.jpg", DEMO / "garments" / "000257_1.jpg"
+    astronaut.save(person)
     result, keypoints, representation, warped, composition, timing = tryon(client, person, garment)
     assert Image.open(result).size == Image.open(person).size
     assert Image.open(keypoints).size == Image.open(person).size
@@ -94,20 +95,27 @@ def test_round_trip_keeps_the_photo_size(client):
     assert Image.open(mask).size == (192, 256)
 
 
-def test_errors_come_back_and_the_server_keeps_serving(client, tmp_path):
+def test_errors_come_back_as_advice_and_the_server_keeps_serving(client, server, tmp_path):
     from gradio_client.exceptions import AppError
 
     empty = tmp_path / "empty.jpg"
     Image.new("RGB", (300, 300), "white").save(empty)
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image at all")
-    garment = DEMO / "garments" / "000257_1.jpg"
-    for person, garment_file, message in [(empty, garment, "no person"), (broken, garment, "not a readable image"),
-                                          (DEMO / "persons" / "000117_0.jpg", empty, "no garment")]:
-        with pytest.raises(AppError, match=message):
-            tryon(client, person, garment_file)
-    result = tryon(client, DEMO / "persons" / "000117_0.jpg", garment)[0]
+    person, garment = DEMO / "persons" / "000117_0.jpg", DEMO / "garments" / "000257_1.jpg"
+    for person_file, garment_file, message in [
+            (empty, garment, "No person found in the photo: use a photo of one person, facing the camera"),
+            (broken, garment, "The file could not be read as an image"),
+            (person, empty, "No garment found in the garment photo"),
+            (person, person, "The garment photo shows a person")]:
+        with pytest.raises(AppError, match=message) as caught:
+            tryon(client, person_file, garment_file)
+        assert "/tmp" not in str(caught.value) and "gradio" not in str(caught.value)  # no server paths
+    result = tryon(client, person, garment)[0]
     assert Image.open(result).size == (192, 256)
+    # only the public endpoints are listed, and every listed one works
+    assert sorted(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == [
+        "/garment_mask", "/tryon"]
 
 
 def test_eight_parallel_clients(server):
@@ -126,7 +134,9 @@ def test_eight_parallel_clients(server):
         assert all(pool.map(one, range(8)))
 
 
-def test_browser_runs_an_example(server, tmp_path):
+def test_browser_picks_examples_and_shows_a_result(server):
+    """The page as a visitor uses it, in a real browser at 1400 px and at phone width; the screenshots are in
+    artifacts/ to look at."""
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.fail("Debian chromium is not installed (.ci/run installs it)")
@@ -138,18 +148,32 @@ def test_browser_runs_an_example(server, tmp_path):
         browser = p.chromium.launch(executable_path=chromium, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server, wait_until="networkidle")
-        page.get_by_text("Examples: click to run").wait_for()
-        assert page.locator("#tryon-result img").count() == 0  # nothing before the click
-        # the first example (a VITON person and garment); Gradio lays a translucent status layer over the table
-        page.locator("table tbody tr td").first.click(force=True)
-        page.locator("#tryon-timing").get_by_text("on CPU").wait_for(timeout=120_000)
-        image = page.locator("#tryon-result img").first
-        image.wait_for(timeout=30_000)
-        assert "file=" in image.get_attribute("src")
-        size = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
-        assert size == [192, 256]
+        page.locator("#garment-gallery img").first.wait_for()
+        assert page.locator("#person-gallery img").count() == len(list((DEMO / "persons").glob("*.jpg")))
+        assert page.locator("#garment-gallery img").count() == len(list((DEMO / "garments").glob("*.jpg")))
+        page.screenshot(path=str(artifacts / "app_loaded.png"), full_page=True)
+        # trying on with nothing chosen: one message, no error badges on the boxes
+        page.locator("#tryon-button").click()
+        page.locator("#tryon-status").get_by_text("no person photo yet").wait_for(timeout=60_000)
+        assert page.get_by_text("Error", exact=True).count() == 0
+        # an example person and garment, then the try-on
+        page.locator("#person-gallery img").first.click()
+        page.locator("#garment-gallery img").nth(1).click()
+        page.locator("#mask-used img").first.wait_for(timeout=60_000)  # the mask that will be used, shown at once
+        page.locator("#tryon-button").click()
+        page.locator("#tryon-status").get_by_text("Done in").wait_for(timeout=120_000)
+        images = page.locator("#tryon-result img")
+        assert images.count() == 2  # before and after
+        sizes = [images.nth(i).evaluate("img => [img.naturalWidth, img.naturalHeight]") for i in range(2)]
+        assert sizes == [[192, 256], [192, 256]]
+        assert page.locator("#tryon-download").is_visible()
         page.get_by_text("Intermediate steps").click()
-        page.screenshot(path=str(artifacts / "app_example.png"), full_page=True)
+        page.locator("#tryon-steps img").first.wait_for()
+        page.screenshot(path=str(artifacts / "app_result.png"), full_page=True)
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+        phone.goto(server, wait_until="networkidle")
+        phone.locator("#garment-gallery img").first.wait_for()
+        phone.screenshot(path=str(artifacts / "app_phone.png"), full_page=True)
         browser.close()
