@@ -6,7 +6,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from conftest import ROOT, VITON, garment_path, person_path, viton_pairs
+from conftest import DEMO_GARMENTS, DEMO_PERSON, ROOT, VITON, person_path, viton_pairs
 
 
 def run(*args, timeout=300):
@@ -33,16 +33,16 @@ def test_pose_writes_dataset_json_in_input_pixels(tmp_path, astronaut):
 
 
 def test_garment_mask_command(tmp_path):
-    garment = viton_pairs(0, 1)[0][1]
-    proc = run("garment-mask", garment_path(garment), "--out", tmp_path)
+    garment = DEMO_GARMENTS[0]
+    proc = run("garment-mask", garment, "--out", tmp_path)
     assert proc.returncode == 0, proc.stderr
-    mask = np.asarray(Image.open(tmp_path / f"{garment[:-4]}.png"))
+    mask = np.asarray(Image.open(tmp_path / f"{garment.stem}.png"))
     assert mask.shape == (256, 192) and set(np.unique(mask)) == {0, 255}
 
 
 def test_tryon_command_and_bad_input(tmp_path, tiny_model_dir, astronaut):
     astronaut.save(tmp_path / "astronaut.jpg")
-    garment = garment_path(viton_pairs(0, 1)[0][1])
+    garment = DEMO_GARMENTS[0]
     proc = run("tryon", tmp_path / "astronaut.jpg", garment, "-o", tmp_path / "out.png", "--model", tiny_model_dir,
                "--steps", tmp_path / "steps")
     assert proc.returncode == 0, proc.stderr
@@ -71,8 +71,8 @@ def test_prepare_builds_a_cp_vton_dataset(tmp_path, astronaut):
     garments.mkdir()
     astronaut.save(persons / "astronaut.png")
     Image.new("RGB", (100, 100), "white").save(persons / "empty.png")
-    for _, g in viton_pairs(0, 2):
-        Image.open(garment_path(g)).save(garments / g)
+    for g in DEMO_GARMENTS[:2]:
+        Image.open(g).save(garments / g.name)
     proc = run("prepare", "--persons", persons, "--garments", garments, "--out", tmp_path / "data")
     assert proc.returncode == 0, proc.stderr
     assert "skipped" in proc.stderr and "empty.png" in proc.stderr
@@ -103,7 +103,7 @@ def bomb_png(path, width, height):
 
 
 def test_bad_inputs_outputs_and_devices_get_one_line(tmp_path, tiny_model_dir):
-    person, garment = person_path(viton_pairs(0, 1)[0][0]), garment_path(viton_pairs(0, 1)[0][1])
+    person, garment = DEMO_PERSON, DEMO_GARMENTS[0]
     bomb, big = bomb_png(tmp_path / "bomb.png", 60000, 60000), bomb_png(tmp_path / "big.png", 7000, 7000)
     (tmp_path / "folder").mkdir()
     model = ("--model", tiny_model_dir)

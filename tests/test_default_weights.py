@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ROOT, VITON
+from conftest import ROOT, VITON, require_shared
 from training import evaluate
 from vton.hub import DEFAULT_MODEL
 from vton.pipeline import TryOnPipeline
@@ -14,8 +14,9 @@ pytestmark = pytest.mark.slow
 
 def test_default_weights_are_small_fp16_safetensors():
     files = sorted(DEFAULT_MODEL.rglob("model.safetensors"))
-    assert [f.parent.name for f in files] == ["gmm", "tom"]
+    assert [f.parent.name for f in files] == ["gmm", "parser", "tom"]
     assert sum(f.stat().st_size for f in files) <= 50 * 2**20
+    assert files[1].stat().st_size <= 10 * 2**20  # the parser's budget
     from safetensors import safe_open
 
     with safe_open(str(files[0]), "pt") as f:
@@ -24,6 +25,7 @@ def test_default_weights_are_small_fp16_safetensors():
 
 
 def test_default_weights_beat_the_identity_warp(tmp_path):
+    require_shared()
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("".join(line + "\n" for line in (ROOT / "training" / "splits" / "val_pairs.txt").read_text().split("\n")[:16]))
     result = evaluate.main(evaluate.parse_args([
@@ -39,6 +41,7 @@ def test_default_weights_beat_the_identity_warp(tmp_path):
 
 
 def test_mirror_averaged_warp_is_mirror_symmetric(tmp_path):
+    require_shared()
     """The pipeline's warp (forward averaged with the mirrored inputs' forward) treats a mirrored pair exactly as
     the mirror image of the pair, and differs from the plain forward pass."""
     from training.dataset import VitonDataset, mirror
@@ -59,7 +62,7 @@ def test_mirror_averaged_warp_is_mirror_symmetric(tmp_path):
 
 
 def test_default_pipeline_dresses_a_held_out_person():
-    person = VITON / "train" / "image" / "000117_0.jpg"
+    person = ROOT / "demo" / "persons" / "000117_0.jpg"  # a held-out VITON person, one of the demo examples
     garment = ROOT / "demo" / "garments" / "000431_1.jpg"  # the pink GAP t-shirt
     with TryOnPipeline.from_pretrained() as pipe:
         result = pipe(person, garment)

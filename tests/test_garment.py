@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import VITON, garment_path, viton_pairs
+from conftest import DEMO_GARMENTS, VITON, garment_path, viton_pairs
 from vton.errors import InputError
 from vton.garment import auto_garment_mask, prepare_garment
 
@@ -23,10 +23,10 @@ def test_auto_mask_matches_dataset_masks():
 
 
 def test_viton_garment_is_taken_whole():
-    garment = prepare_garment(garment_path(viton_pairs(0, 1)[0][1]))
+    garment = prepare_garment(DEMO_GARMENTS[0])
     assert garment.source == "auto"
     assert garment.image.shape == (256, 192, 3) and garment.mask.shape == (256, 192)
-    original = np.asarray(Image.open(garment_path(viton_pairs(0, 1)[0][1])).convert("RGB"))
+    original = np.asarray(Image.open(DEMO_GARMENTS[0]).convert("RGB"))
     assert np.abs(garment.image.astype(int) - original).mean() < 2
 
 
@@ -56,7 +56,7 @@ def test_bad_garments(tmp_path):
         prepare_garment(Image.new("RGB", (192, 256), (250, 250, 250)))
     Image.new("L", (10, 10)).save(tmp_path / "small_mask.png")
     with pytest.raises(InputError, match="garment mask is 10x10, expected the garment's 192x256"):
-        prepare_garment(garment_path(viton_pairs(0, 1)[0][1]), mask=tmp_path / "small_mask.png")
+        prepare_garment(DEMO_GARMENTS[0], mask=tmp_path / "small_mask.png")
     (tmp_path / "bad.png").write_text("nope")
     with pytest.raises(InputError, match="not a readable image"):
         prepare_garment(tmp_path / "bad.png")
@@ -66,9 +66,9 @@ def test_white_garments_on_white_are_masked_whole():
     """White tees on a light studio background: the strict colour threshold masked only their prints (shares of
     the photo 0.10 to 0.39); the loose mask takes the whole garment, with no hole, and coloured garments keep the
     strict mask's outline."""
-    from conftest import SHARED
+    from conftest import SHARED, require_shared
 
-    folder = SHARED / "data" / "wild" / "garments"
+    folder = require_shared(SHARED / "data" / "wild" / "garments")
     whole = {"06123_00.jpg": 0.47, "07382_00.jpg": 0.47, "07764_00.jpg": 0.31, "12562_00.jpg": 0.35}
     for name, least in whole.items():
         mask = auto_garment_mask(np.asarray(Image.open(folder / name).convert("RGB")))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ROOT, VITON, person_path
+from conftest import ROOT, person_path, require_shared
 from training.dataset import read_pairs
 from training.parsing_data import complete_parse
 from vton.hub import load_parser
@@ -18,11 +18,11 @@ VAL_PAIRS = ROOT / "training" / "splits" / "val_pairs.txt"
 
 
 def parse_of(name: str) -> np.ndarray:
-    return np.array(Image.open(VITON / "train" / "image-parse" / name.replace(".jpg", ".png")))
+    return np.array(Image.open(require_shared() / "train" / "image-parse" / name.replace(".jpg", ".png")))
 
 
 def val_persons(count: int) -> list[str]:
-    return [p for p, _ in read_pairs(VITON, VAL_PAIRS)][:count]
+    return [p for p, _ in read_pairs(require_shared(), VAL_PAIRS)][:count]
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import garment_path, person_path, viton_pairs
+from conftest import DEMO_GARMENTS, DEMO_PERSON
 from vton.errors import InputError, ModelLoadError
 from vton.pipeline import TryOnPipeline
 
 
 def test_astronaut_result_keeps_the_photo_outside_the_change(pipeline, astronaut):
-    result = pipeline(astronaut, garment_path(viton_pairs(0, 1)[0][1]))
+    result = pipeline(astronaut, DEMO_GARMENTS[0])
     assert result.image.size == astronaut.size
     assert result.tryon.size == (192, 256)
     for name in ("warped_garment", "rendered", "representation"):
@@ -28,8 +28,8 @@ def test_astronaut_result_keeps_the_photo_outside_the_change(pipeline, astronaut
 
 
 def test_several_garments_are_one_batch(pipeline):
-    person = person_path(viton_pairs(0, 1)[0][0])
-    garments = [garment_path(g) for _, g in viton_pairs(0, 3)]
+    person = DEMO_PERSON
+    garments = DEMO_GARMENTS[:3]
     results = pipeline(person, garments)
     assert len(results) == 3
     single = pipeline(person, garments[1])
@@ -39,10 +39,10 @@ def test_several_garments_are_one_batch(pipeline):
 
 def test_bad_inputs_leave_the_pipeline_working(pipeline, astronaut, tmp_path):
     with pytest.raises(InputError, match="no person"):
-        pipeline(Image.new("RGB", (200, 200), "white"), garment_path(viton_pairs(0, 1)[0][1]))
+        pipeline(Image.new("RGB", (200, 200), "white"), DEMO_GARMENTS[0])
     with pytest.raises(InputError, match="no garment"):
         pipeline(astronaut, Image.new("RGB", (192, 256), (250, 250, 250)))
-    result = pipeline(astronaut, garment_path(viton_pairs(0, 1)[0][1]))
+    result = pipeline(astronaut, DEMO_GARMENTS[0])
     assert result.image.size == astronaut.size
 
 
@@ -56,15 +56,15 @@ def test_from_pretrained_errors(tmp_path):
 
 
 def test_person_photo_as_garment_is_refused_and_a_small_person_in_a_big_photo_found(pipeline):
-    from conftest import SHARED
+    from conftest import SHARED, require_shared
 
     with pytest.raises(InputError, match="the garment image shows a person"):
-        pipeline.prepare_garment(person_path(viton_pairs(0, 1)[0][0]))
+        pipeline.prepare_garment(DEMO_PERSON)
     # a tee with a photo of a face printed on its chest is a garment
-    assert pipeline.prepare_garment(SHARED / "data" / "wild" / "garments" / "03032_00.jpg").source == "auto"
+    assert pipeline.prepare_garment(require_shared(SHARED / "data" / "wild" / "garments" / "03032_00.jpg")).source == "auto"
     # a 192x256 person in a 4000x3000 photo: too small for the 1024-px copy, found on full-resolution tiles
     canvas = Image.new("RGB", (4000, 3000), (235, 235, 235))
-    canvas.paste(Image.open(person_path(viton_pairs(0, 1)[0][0])), (2900, 2100))
+    canvas.paste(Image.open(DEMO_PERSON), (2900, 2100))
     framing = pipeline.analyze_person(canvas).framing
     x0, y0, x1, y1 = framing.photo_box()
     assert x0 <= 2900 + 96 <= x1 and y0 <= 2100 + 128 <= y1 and framing.scale < 2  # around the pasted person
