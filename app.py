@@ -2,7 +2,7 @@
 
     python app.py [--model FOLDER_OR_REPO_ID] [--host 0.0.0.0] [--port 7860] [--share] [--device cpu|cuda]
 
-``--model`` (or the VTON_MODEL environment variable) picks the weights; default: the shipped ones in weights/.
+``--model`` (or the VTON_MODEL environment variable) picks the weights; default: the shipped ones in vton/weights/.
 The API (``gradio_client``): ``/tryon`` (person, garment, optional mask -> try-on, keypoints, representation,
 warped garment, composition mask, timing) and ``/garment_mask`` (garment -> its automatic mask); both raise an
 error with a one-sentence message for bad input. The page calls the same pipeline but shows errors as a message

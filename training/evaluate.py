@@ -1,7 +1,7 @@
 """Evaluate a trained GMM + TOM on VITON-format pairs.
 
     python -m training.evaluate --dataroot ../shared/data/viton --split train \
-        --pairs training/splits/val_pairs.txt [--model weights/cp-vton-viton] \
+        --pairs training/splits/val_pairs.txt [--model vton/weights/cp-vton-viton] \
         [--representation photo|annotations] [--limit N] --json artifacts/eval.json
     python -m training.evaluate --parser [RUN_OR_MODEL] --dataroot ... --pairs ... --json artifacts/parser.json
 

@@ -1,11 +1,11 @@
 """Export trained runs as a Hub-ready pipeline folder (gmm/, tom/ and parser/: config.json + model.safetensors,
 README.md).
 
-    python -m training.export --gmm runs/gmm --tom runs/tom --parser runs/parser --out weights/cp-vton-viton \
+    python -m training.export --gmm runs/gmm --tom runs/tom --parser runs/parser --out vton/weights/cp-vton-viton \
         --fp16 --metrics artifacts/eval_val.json --metrics artifacts/eval_val_auto.json \
         --parser-metrics artifacts/parser_val.json
     # only a new parser: the folder's GMM, TOM and model card stay, the card's parser section is replaced
-    python -m training.export --parser runs/parser --out weights/cp-vton-viton --fp16 \
+    python -m training.export --parser runs/parser --out vton/weights/cp-vton-viton --fp16 \
         --parser-metrics artifacts/parser_val.json
 
 The folder loads with ``TryOnPipeline.from_pretrained(folder)`` and uploads with ``python -m training.push_to_hub``.

@@ -180,7 +180,7 @@ def cmd_prepare(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vton", description="CP-VTON virtual try-on")
+    parser = argparse.ArgumentParser(prog="vton", description="CP-VTON virtual try-on")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 

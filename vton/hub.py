@@ -28,7 +28,7 @@ from .tom import TOM, TOMConfig
 MODEL_CLASSES = {"gmm": (GMM, GMMConfig), "tom": (TOM, TOMConfig), "parser": (HumanParser, ParserConfig)}
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "cp-vton-viton"
+DEFAULT_MODEL = Path(__file__).resolve().parent / "weights" / "cp-vton-viton"
 
 
 def save_model(model: GMM | TOM | HumanParser, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
