@@ -14,6 +14,7 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 DEMO = ROOT / "demo"
+SERVER_LOG = {}  # where the module's server writes its log
 
 
 def free_port() -> int:
@@ -46,7 +47,8 @@ def server(tiny_model_dir, tmp_path_factory):
     """`python app.py` as a user starts it, on localhost, with small random weights (the shipped ones are tested
     in test_default_weights)."""
     env = dict(os.environ, VTON_MODEL=str(tiny_model_dir), PYTHONUNBUFFERED="1")
-    proc, url = start_app(env, tmp_path_factory.mktemp("app") / "server.log")
+    SERVER_LOG["path"] = tmp_path_factory.mktemp("app") / "server.log"
+    proc, url = start_app(env, SERVER_LOG["path"])
     yield url
     proc.terminate()
     proc.wait(timeout=30)
@@ -113,9 +115,25 @@ def test_errors_come_back_as_advice_and_the_server_keeps_serving(client, server,
         assert "/tmp" not in str(caught.value) and "gradio" not in str(caught.value)  # no server paths
     result = tryon(client, person, garment)[0]
     assert Image.open(result).size == (192, 256)
+    # the log has one line per refused try-on, no traceback
+    log = SERVER_LOG["path"].read_text()
+    assert "Traceback" not in log and log.count("try-on refused") >= 4
+    # an upload over the limit is refused before it reaches the model
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(b"\0" * 16 * 2**20)
+    with pytest.raises(Exception, match="(?i)size|large|413"):
+        tryon(client, huge, garment)
     # only the public endpoints are listed, and every listed one works
     assert sorted(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == [
         "/garment_mask", "/tryon"]
+
+
+def test_wrong_device_is_one_line(tiny_model_dir):
+    proc = subprocess.run([sys.executable, "app.py", "--device", "potato", "--model", str(tiny_model_dir)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == "error: device 'potato' is not valid: use 'cpu' or 'cuda'"
+    assert "Traceback" not in proc.stderr
 
 
 def test_eight_parallel_clients(server):

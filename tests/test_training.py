@@ -163,3 +163,19 @@ def test_parser_train_resume_evaluate_export(pairs_file, tmp_path, tiny_model_di
     assert (folder / "README.md").read_text().count("## Human parser") == 1
     with TryOnPipeline.from_pretrained(folder, device="cpu") as pipe:
         assert pipe.parser is not None and pipe.parser.config.widths[0] == 4
+
+
+def test_full_disk_stops_training_with_one_line_and_keeps_the_checkpoint(tmp_path, monkeypatch):
+    import errno
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    train.atomic_save({"step": 1}, checkpoint)
+
+    def no_space(obj, path):
+        open(path, "wb").write(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", no_space)
+    with pytest.raises(SystemExit, match="could not write .*checkpoint.pt \\(No space left on device\\)"):
+        train.atomic_save({"step": 2}, checkpoint)
+    assert torch.load(checkpoint, weights_only=True) == {"step": 1} and list(tmp_path.iterdir()) == [checkpoint]
