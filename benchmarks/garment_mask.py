@@ -10,16 +10,14 @@ artifacts/garment_mask_worst.png to judge which side is wrong.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from training.dataset import read_pairs  # noqa: E402
-from vton.garment import _enclosed, auto_garment_mask  # noqa: E402
+from training.dataset import read_pairs
+from vton.garment import _enclosed, auto_garment_mask
 
 
 def plausible(mask: np.ndarray) -> bool:

@@ -9,7 +9,6 @@ the photo's resolution, and the labels' share of each photo.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -17,11 +16,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from vton.cli import _images  # noqa: E402
-from vton.hub import load_parser  # noqa: E402
-from vton.parsing import PALETTE  # noqa: E402
-from vton.person import PersonAnalyzer  # noqa: E402
+from vton.cli import _images
+from vton.hub import load_parser
+from vton.parsing import PALETTE
+from vton.person import PersonAnalyzer
 
 TILE_HEIGHT = 320
 

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from training.dataset import read_pairs  # noqa: E402
-from vton.person import PersonAnalyzer  # noqa: E402
-from vton.pose import COCO18_NAMES  # noqa: E402
-from vton.representation import GARMENT_LABELS, HEAD_LABELS, LOWER_BODY_LABELS  # noqa: E402
+from training.dataset import read_pairs
+from vton.person import PersonAnalyzer
+from vton.pose import COCO18_NAMES
+from vton.representation import GARMENT_LABELS, HEAD_LABELS, LOWER_BODY_LABELS
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

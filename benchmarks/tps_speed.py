@@ -7,14 +7,11 @@ Prints milliseconds per call and the ratio at 256x192 for batch 1 and 16 (goal: 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from vton.tps import TpsGridGen, tps_grid_direct  # noqa: E402
+from vton.tps import TpsGridGen, tps_grid_direct
 
 
 def best_of(fn, repeats: int) -> float:

@@ -18,3 +18,5 @@ if [ "$dev" = 1 ]; then
 else
   .venv/bin/python -m pip install -q -r requirements.txt
 fi
+# the project itself, editable: the `vton` command, and `import vton` / `import training` from anywhere (benchmarks)
+.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .

@@ -86,6 +86,14 @@ def test_prepare_builds_a_cp_vton_dataset(tmp_path, astronaut):
     parse = Image.open(root / "image-parse" / "astronaut.png")  # what the GMM's training target needs
     assert parse.mode == "P" and parse.size == (192, 256)
     assert np.isin(np.array(parse), (1, 2, 13)).sum() > 1000 and np.isin(np.array(parse), (5, 6, 7)).sum() > 1000
+    # ... so the folder of plain photos is a dataset the GMM trains on
+    from training import train
+
+    run_dir = train.main(train.parse_args([
+        "gmm", "--dataroot", str(tmp_path / "data"), "--split", "test", "--pairs", "test_pairs.txt", "--out",
+        str(tmp_path / "gmm"), "--cache-dir", str(tmp_path / "cache"), "--steps", "1", "--ngf", "8",
+        "--batch-size", "2", "--workers", "0"]))
+    assert (run_dir / "model" / "model.safetensors").is_file()
 
 
 def bomb_png(path, width, height):
