@@ -4,7 +4,7 @@
 
 For every photo: the photo | its labels at the photo's resolution (guided filter) overlaid | the labels alone, in
 a sheet of rows. Prints the median milliseconds per photo of the parser network (256x192) and of the refinement at
-the photo's resolution, and the labels' share of each photo.
+the photo's resolution.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
 
 from vton.cli import _images
@@ -31,7 +30,6 @@ def main() -> None:
     p.add_argument("--model", help="pipeline folder with parser/ (default: the shipped weights)")
     p.add_argument("--columns", type=int, default=4, help="photos per row")
     args = p.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
     parser = load_parser(args.model, "cpu")
     palette = np.asarray(PALETTE, np.uint8)
     tiles, network_ms, refine_ms = [], [], []

@@ -24,12 +24,9 @@ from PIL import Image
 from torch import nn
 
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing
+from .representation import ARM_LABELS, GARMENT_LABELS, HEAD_LABELS, LOWER_BODY_LABELS, NECK_LABEL
 
 NUM_LABELS = 20
-LABEL_NAMES = ("background", "hat", "hair", "glove", "sunglasses", "upper-clothes", "dress", "coat", "socks", "pants",
-               "neck", "scarf", "skirt", "face", "left-arm", "right-arm", "left-leg", "right-leg", "left-shoe",
-               "right-shoe")
-NECK_LABEL = 10
 # label of each label after a left-right mirror: left and right arms, legs and shoes swap
 MIRRORED_LABELS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 14, 17, 16, 19, 18)
 # the palette of VITON's image-parse PNGs (R, G, B per label), so our PNGs read the same everywhere
@@ -41,10 +38,10 @@ PALETTE = (
 # Groups used to measure and to build masks (the try-on's person analysis reads these)
 LABEL_GROUPS = {
     "background": (0,),
-    "head": (1, 2, 4, 13),
-    "upper": (5, 6, 7),
-    "arms": (3, 14, 15),
-    "lower": (8, 9, 12, 16, 17, 18, 19),
+    "head": HEAD_LABELS,
+    "upper": GARMENT_LABELS,
+    "arms": ARM_LABELS,
+    "lower": LOWER_BODY_LABELS,
     "neck": (NECK_LABEL,),
 }
 # Guided-filter radius and regularisation at photo resolution (radius in photo pixels per network pixel, so the
@@ -130,11 +127,6 @@ def mirror_labels(labels: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarra
     if isinstance(labels, torch.Tensor):
         return torch.tensor(table, dtype=labels.dtype, device=labels.device)[labels.long()].flip(-1)
     return np.asarray(table, dtype=labels.dtype)[labels][..., ::-1]
-
-
-def group_mask(labels: np.ndarray, group: str) -> np.ndarray:
-    """(H, W) label map -> (H, W) bool mask of one of :data:`LABEL_GROUPS`."""
-    return np.isin(labels, LABEL_GROUPS[group])
 
 
 def labels_to_image(labels: np.ndarray) -> Image.Image:

@@ -80,6 +80,7 @@ class PersonAnalyzer:
         self.detector = PersonDetector(pose_model, face_model)
         self.correction = COCO18_CORRECTION if correct_joints else None
         self.parser = parser
+
     def close(self) -> None:
         self.detector.close()
 

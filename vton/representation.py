@@ -31,6 +31,7 @@ HEAD_LABELS = (1, 2, 4, 13)  # LIP: hat, hair, sunglasses, face
 GARMENT_LABELS = (5, 6, 7)  # LIP: upper-clothes, dress, coat
 LOWER_BODY_LABELS = (8, 9, 12, 16, 17, 18, 19)  # LIP: socks, pants, skirt, legs, shoes
 NECK_LABEL = 10  # our parser's neck and bare torso skin (see vton.parsing)
+ARM_LABELS = (3, 14, 15)  # LIP: glove, left arm, right arm
 # The lower body of a photo starts this many torso lengths (neck to hips) below the hips. On 1,500 VITON training
 # photos the worn garment ends at a median of 0.03 torso lengths below the hips and above 0.25 in 94% of them;
 # 0.25 keeps 37% of the parsed lower body and 0.5% of the garment's pixels (training/splits, MediaPipe joints).
