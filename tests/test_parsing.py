@@ -58,7 +58,7 @@ def test_complete_parse_finds_the_neck():
 
 
 def test_shipped_parser_on_held_out_photos(parser):
-    """Dataset-level IoU per group on 32 held-out persons, against the completed parse."""
+    """Dataset-level IoU per group on 32 held-out persons, against the completed parse (one network pass each)."""
     names = val_persons(32)
     images = np.stack([np.asarray(Image.open(person_path(n)).convert("RGB")) for n in names])
     truth = np.stack([complete_parse(i, parse_of(n)) for i, n in zip(images, names)])
@@ -67,13 +67,15 @@ def test_shipped_parser_on_held_out_photos(parser):
     for group, labels in LABEL_GROUPS.items():
         p, t = np.isin(pred, labels), np.isin(truth, labels)
         ious[group] = (p & t).sum() / (p | t).sum()
-    assert ious["background"] > 0.97 and ious["head"] > 0.92 and ious["upper"] > 0.92, ious
-    assert ious["arms"] > 0.85 and ious["lower"] > 0.88 and ious["neck"] > 0.6, ious
+    # measured on these 32: background 0.981, head 0.952, upper 0.944, arms 0.892, lower 0.904, neck 0.850
+    assert ious["background"] > 0.97 and ious["head"] > 0.93 and ious["upper"] > 0.92, ious
+    assert ious["arms"] > 0.87 and ious["lower"] > 0.88 and ious["neck"] > 0.8, ious
     # a mirrored photo gets the mirrored labels (left and right arm swapped), not the same ones flipped
+    # (measured: 0.985 of all pixels, 0.963 of the arms' pixels)
     flipped = parser.predict(images[:, :, ::-1].copy()).argmax(1).numpy()
     assert (mirror_labels(flipped) == pred).mean() > 0.97
     arms = np.isin(pred, (14, 15))
-    assert (mirror_labels(flipped)[arms] == pred[arms]).mean() > 0.85
+    assert (mirror_labels(flipped)[arms] == pred[arms]).mean() > 0.93
 
 
 def test_labels_at_photo_resolution(parser):

@@ -114,7 +114,8 @@ def build_person_cache(dataroot: str | Path, split: str, persons: list[str], cac
 
 def build_parse_cache(dataroot: str | Path, split: str, persons: list[str], cache_dir: str | Path,
                       parser) -> Path:
-    """Run the human parser once on every person photo without cached labels; returns the cache folder.
+    """Run the human parser once on every person photo without cached labels (mirror-averaged, as the pipeline
+    does); returns the cache folder.
 
     The folder is keyed by a hash of the parser's weights (CACHE/parse/<hash>/<split>/<stem>.png), so labels of
     another parser are never reused.
@@ -131,7 +132,7 @@ def build_parse_cache(dataroot: str | Path, split: str, persons: list[str], cach
     for start in tqdm(range(0, len(todo), 16), desc=f"parsing persons ({split})", disable=not todo):
         names = todo[start:start + 16]
         images = np.stack([np.asarray(Image.open(Path(dataroot) / split / "image" / n).convert("RGB")) for n in names])
-        for name, labels in zip(names, parser.predict(images).argmax(1).cpu().numpy()):
+        for name, labels in zip(names, parser.predict(images, mirror_average=True).argmax(1).cpu().numpy()):
             labels_to_image(labels).save(folder / f"{stem(name)}.png")
     return folder
 

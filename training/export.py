@@ -59,8 +59,9 @@ def parser_section(args: dict, config, metrics: dict | None, history: str | None
         for setting, label in (("plain", "as photographed"), ("background", "random backgrounds, zoomed out"),
                                ("plain_dataset_parse", "as photographed, vs the dataset's parse as is")):
             lines.append(f"| {label} | " + " | ".join(f"{metrics[setting][g]:.4f}" for g in groups) + " |")
+        mirror = " --parser-mirror-average" if metrics.get("mirror_average") else ""
         lines += ["", f"`python -m training.evaluate --parser --model <this folder> --dataroot {metrics['dataroot']} "
-                      f"--split {metrics['split']} --pairs {metrics['pairs_file']} --json parser.json`", ""]
+                      f"--split {metrics['split']} --pairs {metrics['pairs_file']}{mirror} --json parser.json`", ""]
     return "\n".join(lines) + "\n"
 
 
@@ -86,12 +87,13 @@ def model_card(gmm_args: dict, tom_args: dict, metrics: list[dict], gmm_config, 
         "library_name: pytorch",
         "---",
         "",
-        "# CP-VTON (GMM + TOM) trained on VITON, person representation from MediaPipe",
+        "# CP-VTON (GMM + TOM) trained on VITON, person representation from one photo",
         "",
         "Weights for the `vton` library: a Geometric Matching Module (TPS warp, 5x5 control points) and a Try-On",
         "Module (U-Net) after CP-VTON (Wang et al., ECCV 2018), trained with the person representation that the",
-        "library computes from a single photo (MediaPipe pose + segmentation + face landmarks), so no OpenPose or",
-        "human parser is needed at inference. Upper-body garments, 256x192 network resolution.",
+        "library computes from a single photo (MediaPipe pose + segmentation + face landmarks), and, in `parser/`",
+        "when present, the project's own human parser, so no OpenPose or downloaded parser is needed at inference.",
+        "Upper-body garments, 256x192 network resolution.",
         "",
         "```python",
         "from vton import TryOnPipeline",

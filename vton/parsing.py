@@ -189,7 +189,8 @@ def labels_at_photo(probs: torch.Tensor, framing: Framing, photo: Image.Image,
     labels = np.zeros((photo.height, photo.width), np.uint8)
     if x1 <= x0 or y1 <= y0:
         return labels
-    present = torch.nonzero(probs.amax((1, 2)) > 0.05)[:, 0]  # only labels that reach some pixel need filtering
+    # only labels that win somewhere or come close need filtering (a label below 0.25 everywhere never wins)
+    present = torch.nonzero(probs.amax((1, 2)) > 0.25)[:, 0]
     sub = photo.crop((x0, y0, x1, y1))
     out_w, out_h = sub.size
     shrink = 1.0 if max_side is None else min(1.0, max_side / max(out_w, out_h))
@@ -212,7 +213,7 @@ def labels_at_photo(probs: torch.Tensor, framing: Framing, photo: Image.Image,
         filtered = guided_upsample(low, guide, max(1, round(GUIDE_RADIUS)))
     else:
         filtered = _resize(low, guide.shape[1], guide.shape[0])
-    best = present.numpy().astype(np.uint8)[filtered.argmax(2)]
+    best = present.numpy().astype(np.uint8)[torch.from_numpy(filtered).argmax(2).numpy()]  # torch: 2x numpy's
     if shrink < 1.0:
         best = cv2.resize(best, (out_w, out_h), interpolation=cv2.INTER_NEAREST)
     labels[y0:y1, x0:x1] = best
