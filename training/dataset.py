@@ -202,7 +202,7 @@ class VitonDataset(Dataset):
         return len(self.items)
 
     def __getitem__(self, index: int | tuple[int, bool]) -> dict:
-        """``index``, or ``(index, flip, position)`` from a sampler that decides the mirroring (see train.StepSampler)."""
+        """``index``, or ``(index, flip, position)`` from a sampler that decides the mirroring (train.StepSampler)."""
         index, flip = index[:2] if isinstance(index, tuple) else (index, self.hflip and bool(torch.rand(()) < 0.5))
         person_name, garment_name = self.items[index]
         photo = Image.open(self.root / "image" / person_name).convert("RGB")
@@ -219,7 +219,9 @@ class VitonDataset(Dataset):
         image = np.asarray(photo)
         if self.representation == "photo":
             detection = load_detection(cache_path(Path(self.cache_dir), self.split, person_name))
-            labels = None if self.parse_dir is None else np.array(Image.open(self.parse_dir / f"{stem(person_name)}.png"))
+            labels = None
+            if self.parse_dir is not None:
+                labels = np.array(Image.open(self.parse_dir / f"{stem(person_name)}.png"))
             _, masks, representation = draw_person(image, detection, lower_body=self.with_lower_body, labels=labels)
         else:
             if parse is None:

@@ -67,12 +67,14 @@ def evaluate_parser(parser: HumanParser, dataroot, split: str, pairs, limit: int
                 accumulate(pred, target, inter, union)
                 if setting == "plain":
                     raw = torch.stack([torch.from_numpy(np.array(Image.open(
-                        dataset.root / "image-parse" / f"{stem(n)}.png")).astype(np.int64)) for n in batch["person_name"]])
+                        dataset.root / "image-parse" / f"{stem(n)}.png")).astype(np.int64))
+                        for n in batch["person_name"]])
                     accumulate(torch.where(pred == NECK_LABEL, 0, pred), raw.to(device), raw_inter, raw_union)
                 if len(sheet) < 16:
                     palette = torch.tensor(PALETTE, dtype=torch.float32, device=device) / 255
                     for i in range(min(2, images.shape[0])):
-                        sheet += [(images[i] + 1) / 2, palette[pred[i]].permute(2, 0, 1), palette[target[i]].permute(2, 0, 1)]
+                        sheet += [(images[i] + 1) / 2, palette[pred[i]].permute(2, 0, 1),
+                                  palette[target[i]].permute(2, 0, 1)]
         results[setting] = group_ious(inter, union)
         if setting == "plain":
             results["plain_dataset_parse"] = group_ious(raw_inter, raw_union)
@@ -103,7 +105,8 @@ def main(args) -> dict:
     results = evaluate_parser(parser, args.dataroot, args.split, args.pairs, args.limit, args.batch_size,
                               args.workers, out.with_suffix(".png"), args.parser_mirror_average)
     results.update({"dataroot": str(args.dataroot), "split": args.split, "pairs_file": str(args.pairs),
-                    "parser": str(source), "mirror_average": args.parser_mirror_average, "settings": "256x192, dataset-level IoU per group; ground truth: the "
+                    "parser": str(source), "mirror_average": args.parser_mirror_average,
+                    "settings": "256x192, dataset-level IoU per group; ground truth: the "
                     "parse completed with the neck (training.parsing_data.complete_parse)"})
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(format_ious(results))

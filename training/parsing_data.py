@@ -212,8 +212,8 @@ class ParsingDataset(Dataset):
         seed: base seed of the augmentation.
     """
 
-    def __init__(self, dataroot: str | Path, split: str, pairs: str | Path, settings: AugmentSettings | None = TRAIN_AUGMENT,
-                 seed: int = 0):
+    def __init__(self, dataroot: str | Path, split: str, pairs: str | Path,
+                 settings: AugmentSettings | None = TRAIN_AUGMENT, seed: int = 0):
         self.root = Path(dataroot) / split
         persons = list(dict.fromkeys(p for p, _ in read_pairs(dataroot, pairs)))
         self.items = [p for p in persons if (self.root / "image-parse" / f"{stem(p)}.png").is_file()]

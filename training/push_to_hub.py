@@ -1,6 +1,7 @@
 """Upload an exported pipeline folder to the Hugging Face Hub.
 
-    HF_TOKEN=... python -m training.push_to_hub --folder vton/weights/cp-vton-viton --repo-id you/cp-vton-viton [--private]
+    HF_TOKEN=... python -m training.push_to_hub --folder vton/weights/cp-vton-viton --repo-id you/cp-vton-viton \
+        [--private]
 
 The token comes from the environment (HF_TOKEN) or a prior `huggingface-cli login`.
 """

@@ -368,8 +368,8 @@ def main(args: argparse.Namespace) -> Path:
         if main_process and (step % args.sample_every == 0 or step == args.steps):
             if args.stage == "parser":
                 palette = torch.tensor(PALETTE, dtype=torch.float32, device=device) / 127.5 - 1
-                show = lambda labels: palette[labels].permute(0, 3, 1, 2)
-                rows = [batch["image"], show(logits.argmax(1)), show(batch["labels"])]
+                rows = [batch["image"]] + [palette[labels].permute(0, 3, 1, 2)
+                                           for labels in (logits.argmax(1), batch["labels"])]
             elif args.stage == "gmm":
                 rows = [batch["garment"], warped.float(), batch["target_garment"],
                         (warped.float() + batch["person"]) / 2]

@@ -202,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parse", help="human parsing: LIP labels at the image's size (<stem>.png, palette PNG)")
     p.add_argument("images", nargs="+", help="images or folders")
     p.add_argument("--out", required=True)
-    p.add_argument("--model", help="local folder or Hugging Face Hub repo id with parser/ (default: the shipped weights)")
+    p.add_argument("--model", help="local folder or Hugging Face Hub repo id with parser/ "
+                                   "(default: the shipped weights)")
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     p.set_defaults(func=cmd_parse)
 

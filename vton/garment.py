@@ -64,7 +64,8 @@ def auto_garment_mask(rgb: np.ndarray) -> np.ndarray:
 def _enclosed(candidate: np.ndarray) -> np.ndarray:
     """(H, W) bool candidates -> what the border cannot reach through non-candidates, large components only."""
     height, width = candidate.shape
-    candidate = cv2.morphologyEx(candidate.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))  # faint outlines
+    # seal faint outlines
+    candidate = cv2.morphologyEx(candidate.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     # flood the background from the whole border through non-candidate pixels
     flood = np.pad(1 - candidate, 1, constant_values=1)
     cv2.floodFill(flood, np.zeros((height + 4, width + 4), np.uint8), (0, 0), 2)
@@ -160,8 +161,8 @@ def shows_a_person(garment: GarmentInput, detector) -> bool:
         garment: the prepared garment; detector: a :class:`vton.pose.PersonDetector`.
     """
     scale = min(1.0, 512 / max(garment.photo.size))
-    small = garment.photo.resize((max(1, round(garment.photo.width * scale)), max(1, round(garment.photo.height * scale))),
-                                 Image.Resampling.BILINEAR)
+    size = (max(1, round(garment.photo.width * scale)), max(1, round(garment.photo.height * scale)))
+    small = garment.photo.resize(size, Image.Resampling.BILINEAR)
     try:
         nose = detector.detect(np.asarray(small)).landmarks[0]
     except InputError:

@@ -106,7 +106,8 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return resolved
 
 
-def load_parser(path_or_repo_id: str | os.PathLike | None = None, device: str | torch.device | None = None) -> HumanParser:
+def load_parser(path_or_repo_id: str | os.PathLike | None = None,
+                device: str | torch.device | None = None) -> HumanParser:
     """The human parser of a pipeline folder or Hub repo id (its ``parser/``); None: the shipped weights.
 
     Raises:

@@ -164,7 +164,8 @@ class PersonAnalyzer:
 
 
 def draw_person(image: np.ndarray, detection: PersonDetection, correction: np.ndarray | None = COCO18_CORRECTION,
-                lower_body: bool = True, labels: np.ndarray | None = None) -> tuple[np.ndarray, PersonMasks, torch.Tensor]:
+                lower_body: bool = True,
+                labels: np.ndarray | None = None) -> tuple[np.ndarray, PersonMasks, torch.Tensor]:
     """Keypoints, masks and the 22-channel representation from a detection on a framed 256x192 image.
 
     With ``labels`` ((256, 192) uint8, our parser's), the masks are the parse's (:func:`masks_from_labels`);
