@@ -14,7 +14,10 @@ import argparse
 import logging
 import os
 import tempfile
+import threading
 import time
+import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 import gradio as gr
@@ -23,10 +26,13 @@ from PIL import Image
 
 from vton.errors import ModelLoadError, VtonError
 from vton.image_io import MAX_PIXELS, load_image
+from vton.garment import GarmentInput
 from vton.pipeline import TryOnPipeline, TryOnResult
 
 DEMO = Path(__file__).resolve().parent / "demo"
 MAX_FILE_SIZE = "15mb"  # per upload; images are also refused above MAX_PIXELS before they are decoded
+PREPARED_GARMENTS = 32  # garments kept prepared (mask, framing) from their choice to their try-ons
+KEPT_RESULTS = 64  # result files kept for download; older ones are deleted
 log = logging.getLogger("app")
 
 INTRO = """
@@ -101,6 +107,25 @@ def stage_timings(result: TryOnResult) -> str:
 def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
     """The page, with its functions bound to one loaded pipeline."""
     garments, persons = garment_examples(), person_examples()
+    # Prepared garments by (garment file, mask file): choosing a garment shows its mask, and the try-on that follows
+    # reuses it instead of finding the mask (and checking for a person) again. Uploads get new paths, so no key
+    # ever stands for two different files.
+    prepared: OrderedDict[tuple[str, str | None], GarmentInput] = OrderedDict()
+    prepared_lock = threading.Lock()
+    outputs = Path(tempfile.mkdtemp(prefix="vton-app-"))  # the results offered for download, newest kept
+
+    def prepare(garment_file: str, mask_file: str | None = None) -> GarmentInput:
+        key = (garment_file, mask_file)
+        with prepared_lock:
+            if key in prepared:
+                prepared.move_to_end(key)
+                return prepared[key]
+        garment = pipeline.prepare_garment(garment_file, mask_file)
+        with prepared_lock:
+            prepared[key] = garment
+            while len(prepared) > PREPARED_GARMENTS:
+                prepared.popitem(last=False)
+        return garment
 
     def garment_mask(garment_file):
         """Garment photo -> its automatic mask (API: raises for a bad garment)."""
@@ -108,7 +133,7 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
         if not garment_file:
             return None
         try:
-            garment = pipeline.prepare_garment(garment_file)
+            garment = prepare(garment_file)
         except VtonError as err:
             log.info("garment refused: %s", err)
             raise gr.Error(advice(err, garment_file), print_exception=False) from None
@@ -122,7 +147,7 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
             raise VtonError("no garment yet: click an example garment or upload a photo of one")
         start = time.perf_counter()
         try:
-            result = pipeline(person_file, garment_file, mask_file or None)
+            result = pipeline(person_file, prepare(garment_file, mask_file or None))
         except VtonError as err:
             log.info("try-on refused: %s", err)
             raise VtonError(advice(err, person_file, garment_file, mask_file)) from None
@@ -146,8 +171,10 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
         except VtonError as err:
             return None, f"<p class='tryon-error'>{err}</p>", gr.update(visible=False), None, [], ""
         before, _ = load_image(upload_path(person_file))  # as the library read it: EXIF-rotated, RGB
-        out = Path(tempfile.mkdtemp(prefix="tryon-")) / "tryon.png"
+        out = outputs / f"tryon-{uuid.uuid4().hex}.png"
         result.image.save(out)
+        for old in sorted(outputs.iterdir(), key=lambda f: f.stat().st_mtime)[:-KEPT_RESULTS]:
+            old.unlink(missing_ok=True)
         message = f"Done in {seconds:.1f} s."
         if result.num_persons > 1:
             message += f" {result.num_persons} persons in the photo: the largest one is dressed."
