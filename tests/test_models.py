@@ -4,7 +4,7 @@ import torch
 from vton.errors import ModelLoadError
 from vton.gmm import GMM, GMMConfig, feature_correlation, warp
 from vton.hub import load_model, load_original_checkpoint, save_model
-from vton.tom import TOM, TOMConfig, compose, kept_region, tom_input
+from vton.tom import TOM, TOMConfig, change_alpha, compose, tom_input
 
 
 def count(state, skip_tracked=True):
@@ -48,29 +48,36 @@ def test_tom_output_norm_option():
     assert plain(x)[1].min() > 0.9
 
 
-def test_tom_input_keeps_the_lower_body_only_when_configured():
+def test_tom_input_shows_what_its_config_says():
     torch.manual_seed(0)
-    rep, person = torch.rand(2, 22, 8, 6) * 2 - 1, torch.rand(2, 3, 8, 6) * 2 - 1
+    rep, photo = torch.rand(2, 22, 8, 6) * 2 - 1, torch.rand(2, 3, 8, 6) * 2 - 1
     warped, warped_mask = torch.rand(2, 3, 8, 6), torch.rand(2, 1, 8, 6)
-    lower = torch.zeros(2, 1, 8, 6)
+    lower, hidden = torch.zeros(2, 1, 8, 6), torch.zeros(2, 1, 8, 6)
     lower[:, :, 5:] = 1
-    assert torch.equal(tom_input(TOMConfig(), rep, person, lower, warped, warped_mask), torch.cat([rep, warped], 1))
-    x = tom_input(TOMConfig(in_channels=26, keep_lower_body=True), rep, person, lower, warped, warped_mask)
+    hidden[:, :, 2:5] = 1
+    assert torch.equal(tom_input(TOMConfig(), rep, photo, lower, hidden, warped, warped_mask), torch.cat([rep, warped], 1))
+    x = tom_input(TOMConfig(in_channels=26, person_input="head+lower"), rep, photo, lower, hidden, warped, warped_mask)
     assert x.shape == (2, 26, 8, 6)
-    assert torch.equal(x[:, 1:4, 5:], person[:, :, 5:]) and torch.equal(x[:, 1:4, :5], rep[:, 1:4, :5])
+    assert torch.equal(x[:, 1:4, 5:], photo[:, :, 5:]) and torch.equal(x[:, 1:4, :5], rep[:, 1:4, :5])
     assert torch.equal(x[:, [0, *range(4, 22)]], rep[:, [0, *range(4, 22)]])
     assert torch.equal(x[:, 22:25], warped) and torch.equal(x[:, 25:], warped_mask)
+    # agnostic: the photo everywhere but the hidden rows (0 there), and the hidden mask as the last channel
+    x = tom_input(TOMConfig(in_channels=27, person_input="agnostic"), rep, photo, lower, hidden, warped, warped_mask)
+    assert x.shape == (2, 27, 8, 6)
+    assert torch.equal(x[:, 1:4, :2], photo[:, :, :2]) and torch.equal(x[:, 1:4, 5:], photo[:, :, 5:])
+    assert (x[:, 1:4, 2:5] == 0).all() and torch.equal(x[:, 26:], hidden)
+    with pytest.raises(ValueError, match="27"):
+        TOMConfig(in_channels=26, person_input="agnostic")
 
 
-def test_kept_region_is_the_head_and_the_lower_body_off_the_new_garment():
-    head, lower, comp, warped_mask = (torch.zeros(1, 1, 4, 1) for _ in range(4))
+def test_change_alpha_is_the_old_and_the_new_garment_never_the_head():
+    upper, head, comp, warped_mask = (torch.zeros(1, 1, 5, 1) for _ in range(4))
     head[..., 0, 0] = 1
-    lower[..., 2:, 0] = 1
-    comp[..., 0, 0] = comp[..., 2, 0] = 0.9  # the new garment over the head (a collar) and the top of the trousers
-    warped_mask[..., 3, 0] = 0.4  # the warped garment's faint edge does not count
-    assert kept_region(head, lower, comp, warped_mask)[0, 0, :, 0].tolist() == [True, False, False, True]
-    warped_mask[..., 3, 0] = 0.6
-    assert kept_region(head, lower, comp, warped_mask)[0, 0, :, 0].tolist() == [True, False, False, False]
+    upper[..., 1, 0] = 1  # the old garment: changed whatever the TOM does
+    comp[..., 0, 0] = comp[..., 2, 0] = comp[..., 3, 0] = 0.9  # the new garment over the head, an arm, a trouser
+    warped_mask[..., :3, 0] = 1.0  # ... but at the trousers nothing was warped
+    alpha = change_alpha(upper, head, comp, warped_mask)[0, 0, :, 0]
+    assert alpha.tolist() == pytest.approx([0.0, 1.0, 0.9, 0.0, 0.0])
 
 
 def test_correlation_ordering():

@@ -73,11 +73,16 @@ def load_model(folder: str | Path, kind: str | None = None,
     if model_type not in MODEL_CLASSES or (kind is not None and model_type != kind):
         raise ModelLoadError(f"{config_file}: expected model_type {kind or 'gmm/tom/parser'!r}, got {model_type!r}")
     model_cls, config_cls = MODEL_CLASSES[model_type]
+    if model_type == "tom" and "keep_lower_body" in config:  # TOM configs written before person_input existed
+        config["person_input"] = "head+lower" if config.pop("keep_lower_body") else "head"
     known = {f.name for f in dataclasses.fields(config_cls)}
     unknown = set(config) - known
     if unknown:
         raise ModelLoadError(f"{config_file}: unknown config keys {sorted(unknown)}")
-    model = model_cls(config_cls(**config))
+    try:
+        model = model_cls(config_cls(**config))
+    except (TypeError, ValueError) as err:
+        raise ModelLoadError(f"{config_file}: {err}") from None
     try:
         state = load_file(str(weights_file))
     except (SafetensorError, OSError) as err:

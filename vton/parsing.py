@@ -209,12 +209,32 @@ def labels_at_photo(probs: torch.Tensor, framing: Framing, photo: Image.Image,
     low = F.grid_sample(probs[present][None].float(), grid, mode="bilinear", padding_mode="border",
                         align_corners=False)[0]
     low = np.ascontiguousarray(low.permute(1, 2, 0).numpy())
-    if guided:
-        filtered = guided_upsample(low, guide, max(1, round(GUIDE_RADIUS)))
-    else:
-        filtered = _resize(low, guide.shape[1], guide.shape[0])
-    best = present.numpy().astype(np.uint8)[torch.from_numpy(filtered).argmax(2).numpy()]  # torch: 2x numpy's
+    best = _refine(low, guide, present, guided)
     if shrink < 1.0:
         best = cv2.resize(best, (out_w, out_h), interpolation=cv2.INTER_NEAREST)
     labels[y0:y1, x0:x1] = best
     return labels
+
+
+def labels_in_window(probs: torch.Tensor, window: np.ndarray) -> np.ndarray:
+    """Labels of the framed window at the resolution of ``window``, edges refined on it (guided filter).
+
+    Args:
+        probs: (K, 256, 192) probabilities of the window (see :meth:`HumanParser.predict`).
+        window: (H, W, 3) uint8 the same window of the photo at any 3:4 size (``Framing.crop(photo, (W, H))``).
+    Returns:
+        (H, W) uint8 labels.
+    """
+    present = torch.nonzero(probs.amax((1, 2)) > 0.25)[:, 0]
+    low = np.ascontiguousarray(probs[present].permute(1, 2, 0).float().numpy())
+    guide = cv2.cvtColor(window, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    return _refine(low, guide, present, guided=True)
+
+
+def _refine(low: np.ndarray, guide: np.ndarray, present: torch.Tensor, guided: bool) -> np.ndarray:
+    """(h, w, k) probabilities of the labels ``present`` -> (H, W) uint8 labels at the guide's size."""
+    if guided:
+        filtered = guided_upsample(low, guide, max(1, round(GUIDE_RADIUS)))
+    else:
+        filtered = _resize(low, guide.shape[1], guide.shape[0])
+    return present.numpy().astype(np.uint8)[torch.from_numpy(filtered).argmax(2).numpy()]  # torch: 2x numpy's

@@ -6,6 +6,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -13,11 +14,18 @@ from PIL import Image
 from .errors import InputError
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing, load_image
 from .pose import COCO18_CORRECTION, PersonDetection, PersonDetector, face_oval_indices
-from .parsing import HumanParser, labels_at_photo
-from .representation import (PersonMasks, head_mask, lower_body_mask, masks_from_labels, person_representation,
-                             smooth_mask)
+from .parsing import HumanParser, labels_at_photo, labels_in_window
+from .representation import (HEAD_LABELS, PersonMasks, head_mask, lower_body_mask, masks_from_labels,
+                             person_representation, smooth_mask)
 
 DETECT_MAX_SIDE = 1024  # the first, whole-photo detection runs on a copy at most this large
+# How VITON frames its persons, in network pixels (medians over 497 held-out VITON photos, MediaPipe joints): the
+# neck joint 84 px below the top, the torso (neck to mid-hips) 118 px long, shoulders 78 px apart, the body centred;
+# the frame ends about half a torso below the hips (mid-thigh), the head's top touches the frame's top.
+VITON_NECK_Y = 84.0
+VITON_TORSO = 118.0
+VITON_SHOULDERS = 78.0
+HEAD_JOINTS = (0, 14, 15, 16, 17)  # COCO-18 nose, eyes, ears
 
 
 @dataclass
@@ -45,6 +53,7 @@ class PersonAnalysis:
     num_persons: int
     parse: torch.Tensor | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    _window_masks: dict = field(default_factory=dict, repr=False)
 
     @property
     def labels(self) -> np.ndarray | None:
@@ -56,6 +65,32 @@ class PersonAnalysis:
         if self.parse is None:
             raise ValueError("no human parser was used for this analysis")
         return labels_at_photo(self.parse, self.framing, self.photo, max_side)
+
+    def masks_in_window(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The old upper garment and the head over the framed window at ``size`` (W, H), as soft (H, W) float32
+        masks in [0, 1] for the composition at photo resolution (:meth:`vton.pipeline.TryOnPipeline._paste`).
+
+        With the parser, its labels refined on the photo (guided filter), so the edges are the photo's; the
+        garment grown by one network pixel to take in its fringe. Without, the 256x192 masks upsampled.
+        Computed once per size (a garment reused for many try-ons of one person).
+        """
+        if size in self._window_masks:
+            return self._window_masks[size]
+        width, height = size
+        if self.parse is None:
+            upper, head = (cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+                           for m in (self.masks.upper, self.masks.head))
+        else:
+            window = np.asarray(self.framing.crop(self.photo, size))
+            labels = labels_in_window(self.parse, window)
+            keypoints = self.keypoints.copy()
+            keypoints[:, :2] *= height / NET_HEIGHT
+            masks = masks_from_labels(labels, keypoints)
+            grow = 2 * max(1, round(height / NET_HEIGHT)) + 1
+            upper = cv2.dilate(masks.upper.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+            upper, head = (cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0) for m in (upper, masks.head))
+        self._window_masks[size] = (upper, head)
+        return upper, head
 
     def keypoints_in_photo(self) -> np.ndarray:
         """(18, 3) keypoints in the photo's pixels (missing joints stay 0, 0, 0)."""
@@ -106,8 +141,11 @@ class PersonAnalyzer:
                 raise
             return self._frame_in_tiles(photo)
         x0, y0, x1, y1 = detection.box()
-        framing = Framing.around((x0 / scale, y0 / scale, x1 / scale, y1 / scale), photo.width, photo.height)
-        return framing, detection.num_persons
+        keypoints = detection.keypoints(self.correction)
+        keypoints[:, :2] /= scale
+        box = (x0 / scale, y0 / scale, x1 / scale, y1 / scale)
+        return viton_framing(keypoints, head_top(detection.mask > 0.5, keypoints * [scale, scale, 1]) / scale, box,
+                             photo.width, photo.height), detection.num_persons
 
     def _frame_in_tiles(self, photo: Image.Image) -> tuple[Framing, int]:
         """Detection on DETECT_MAX_SIDE tiles overlapping by a quarter; the largest person found wins."""
@@ -142,6 +180,20 @@ class PersonAnalyzer:
         image = np.asarray(framing.crop(photo))
         analysis = self._analyze_framed(photo, framing, image)
         analysis.num_persons = max(analysis.num_persons, num_persons)  # the window may hold only the largest
+        head = analysis.keypoints_in_photo()[list(HEAD_JOINTS)]
+        inside = (head[:, 2] > 0) & (head[:, 0] >= 0) & (head[:, 1] >= 0) & (head[:, 0] < photo.width) \
+            & (head[:, 1] < photo.height)  # not guessed in the white padding of a window above the photo
+        if analysis.parse is not None and inside.any() and (analysis.keypoints[[2, 5], 2] > 0).all():
+            # MediaPipe guesses a face from a chin; the parse does not: the face and hair inside the photo must
+            # cover a tenth of a square of shoulder width (VITON's median: a quarter for the face alone)
+            first_row = max(0, int(np.ceil(-analysis.framing.top / analysis.framing.scale)))
+            head_area = np.isin(analysis.labels[first_row:], HEAD_LABELS).sum()
+            shoulders = np.linalg.norm(analysis.keypoints[2, :2] - analysis.keypoints[5, :2])
+            inside &= head_area >= 0.1 * shoulders ** 2
+        if not inside.any():
+            # without a head the frame, the warp and the TOM's input make no sense: a garment drawn on the chest
+            raise InputError("the photo does not show the person's head: use a photo from the top of the head to "
+                             "at least the waist")
         return analysis
 
     def analyze_network_image(self, image: np.ndarray) -> PersonAnalysis:
@@ -161,6 +213,57 @@ class PersonAnalyzer:
         keypoints, masks, representation = draw_person(image, detection, self.correction, labels=labels)
         return PersonAnalysis(photo, framing, image, keypoints, masks, representation, detection.num_persons, parse,
                               {"parse": parse_seconds} if parse is not None else {})
+
+
+def head_top(person: np.ndarray, keypoints: np.ndarray) -> float:
+    """The highest row of the person mask ((H, W) bool) above the neck and within half a shoulder width of it
+    (hands raised above the head do not count); the box's top without neck and shoulders."""
+    rows = np.nonzero(person.any(1))[0]
+    if len(rows) == 0:
+        return 0.0
+    if not (keypoints[[1, 2, 5], 2] > 0).all():
+        return float(rows[0])
+    half = 0.5 * float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    x = int(round(keypoints[1, 0]))
+    band = person[: max(1, int(keypoints[1, 1])), max(0, int(x - half)): max(1, int(x + half + 1))]
+    rows = np.nonzero(band.any(1))[0]
+    return float(rows[0]) if len(rows) else float(keypoints[1, 1])
+
+
+def viton_framing(keypoints: np.ndarray, top_of_head: float, box: tuple[float, float, float, float], width: int,
+                  height: int) -> Framing:
+    """The 3:4 window that frames a photographed person as VITON does (top of the head to mid-thigh), whatever
+    the photo shows (full body, half body, seated), so the torso gets the network's pixels.
+
+    The scale comes from the torso (neck to hips) or, larger when the shoulders need it or without hips, from the
+    shoulder width; the window is grown where it would cut the head. Without neck and shoulders: the person box
+    (:meth:`Framing.around`).
+
+    Args:
+        keypoints: (18, 3) COCO-18 in photo pixels (missing joints have confidence 0).
+        top_of_head: the head's highest row in photo pixels (:func:`head_top`).
+        box: (x0, y0, x1, y1) the person mask's box in photo pixels.
+        width, height: the photo's size.
+    """
+    present = keypoints[:, 2] > 0
+    if not present[[1, 2, 5]].all():
+        return Framing.around(box, width, height)
+    neck = keypoints[1, :2].astype(np.float64)
+    shoulders = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    scale = shoulders / VITON_SHOULDERS
+    centre_x = neck[0]
+    if present[8] and present[11]:
+        hips = keypoints[[8, 11], :2].mean(0)
+        # the torso sets the scale; the shoulders only where they would be wider than VITON's widest (a torso
+        # foreshortened by a bow or a seated pose)
+        scale = max(scale / 1.2, float(hips[1] - neck[1]) / VITON_TORSO)
+        centre_x = (neck[0] + hips[0]) / 2
+    top = neck[1] - VITON_NECK_Y * scale
+    bottom = top + NET_HEIGHT * scale
+    if top_of_head < top:  # the head reaches higher than VITON's: a taller window, the same bottom
+        top = top_of_head - 0.02 * (bottom - top_of_head)
+        scale = (bottom - top) / NET_HEIGHT
+    return Framing(centre_x - NET_WIDTH / 2 * scale, top, scale, width, height)
 
 
 def draw_person(image: np.ndarray, detection: PersonDetection, correction: np.ndarray | None = COCO18_CORRECTION,
@@ -185,7 +288,9 @@ def draw_person(image: np.ndarray, detection: PersonDetection, correction: np.nd
     person = smooth_mask(detection.mask > 0.5)
     head = head_mask(image, person, keypoints, detection.face, _face_outline())
     lower = lower_body_mask(image, person, keypoints) & ~head if lower_body else np.zeros_like(person)
-    masks = PersonMasks(person=person, head=head, lower=lower)
+    # without a parse, the garment, torso and arms are not told apart: all of the body but head and lower body
+    upper = person & ~head & ~lower
+    masks = PersonMasks(person=person, head=head, lower=lower, upper=upper, hidden=upper)
     return keypoints, masks, person_representation(image, masks, keypoints)
 
 

@@ -1,17 +1,16 @@
 """TryOnPipeline: person photo + garment photo -> the person wearing the garment, at the photo's resolution.
 
 Steps: person analysis (MediaPipe pose, framing, human parse, 22-channel representation), garment mask and
-framing, GMM warp (TPS, averaged with the warp predicted for the mirrored inputs), TOM rendering and composition at
-256x192 (the head, and the lower body where the new garment is not, taken from the photo:
-:func:`vton.tom.kept_region`), then the warp evaluated again at high resolution and the result pasted into the
-photo inside the region that the new garment changes; every other pixel is the photo's own.
+framing, then the library's try-on at 256x192 (:mod:`vton.tryon`: GMM warp averaged with the mirrored inputs' warp,
+TOM, composition), then the same composition at the photo's resolution: the garment warped again with the same TPS
+(sharp), pasted into the photo inside the region a try-on changes (:func:`vton.tom.change_alpha`: the old garment
+and the new one); every other pixel is the photo's own.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -22,12 +21,13 @@ from .garment import GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
+from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
-from .tom import TOM, compose, kept_region, tom_input
+from .tom import TOM, change_alpha, compose
+from .tryon import PersonTensors, render, warp_garment
 from .visualize import draw_keypoints, representation_preview, tensor_to_image
 
 MAX_WORK_HEIGHT = 1024  # the high-resolution composite is computed at most this tall, then resized to the photo
-CHANGE_THRESHOLD = 0.12  # mean |try-on - photo| (in [-1, 1] units) above which a pixel counts as changed
 
 
 @dataclass
@@ -35,9 +35,10 @@ class TryOnResult:
     """One try-on.
 
     image: the photo with the garment, same size as the photo.
-    tryon: the 192x256 try-on (the TOM's composition, with the photo's own pixels where ``kept_region``);
+    tryon: the 192x256 try-on as :func:`vton.tryon.render` shows it;
     rendered: the TOM's rendered person (192x256).
-    warped_garment, warped_mask, composition_mask, change_mask: 192x256 intermediates (masks in mode 'L').
+    warped_garment, warped_mask, composition_mask: 192x256 intermediates (masks in mode 'L').
+    change_mask: where the photo was changed, over the framed window at work resolution (mode 'L').
     garment_mask: the garment's mask as used (192x256, 'L').
     keypoints: (18, 3) COCO-18 in the photo's pixels; keypoints_image: the photo with them drawn.
     representation: a picture of the 22-channel person representation.
@@ -76,9 +77,8 @@ class TryOnPipeline:
         self.device = resolve_device(device)
         self.gmm = gmm.to(self.device).eval()
         self.tom = tom.to(self.device).eval()
-        expected = gmm.config.person_channels + 3 + (1 if tom.config.in_channels == 26 else 0)
-        if tom.config.in_channels != expected:
-            raise ValueError(f"TOM expects {tom.config.in_channels} input channels, the GMM gives {expected}")
+        if gmm.config.person_channels != 22:
+            raise ValueError(f"the GMM expects {gmm.config.person_channels} person channels; the library draws 22")
         self.parser = None if parser is None else parser.to(self.device).eval()
         self.analyzer = PersonAnalyzer(pose_model, face_model, parser=self.parser)
 
@@ -155,30 +155,21 @@ class TryOnPipeline:
         b = len(garments)
         dev = self.device
         # 1. network inputs at 256x192
-        rep = analysis.representation.to(dev).unsqueeze(0).expand(b, -1, -1, -1)
+        person = PersonTensors.from_analysis(analysis, dev).expand(b)
         cloth = torch.stack([torch.tensor(g.image).permute(2, 0, 1) for g in garments]).to(dev).float() / 127.5 - 1
         cloth_mask = torch.stack([torch.tensor(g.mask)[None] for g in garments]).to(dev).float()
 
         # 2. GMM: TPS warp of the garment onto the person
         start = time.perf_counter()
-        garment_in = cloth if self.gmm.config.garment_channels == 3 else cloth_mask * 2 - 1
-        grid, theta = self.gmm.mirror_averaged(rep, garment_in)
-        warped = warp(cloth, grid, "border")
-        warped_mask = warp(cloth_mask, grid, "zeros")
+        warped, warped_mask, theta = warp_garment(self.gmm, person.representation, cloth, cloth_mask)
         timings["warp"] = time.perf_counter() - start
 
-        # 3. TOM: rendered person + composition mask
+        # 3. TOM: rendered person, composition mask, the try-on at 256x192
         start = time.perf_counter()
-        photo = torch.tensor(analysis.image).permute(2, 0, 1).to(dev).float() / 127.5 - 1
-        lower = torch.tensor(analysis.masks.lower)[None].to(dev).float()
-        head = torch.tensor(analysis.masks.head)[None].to(dev).float()
-        rendered, comp = self.tom(tom_input(self.tom.config, rep, photo.expand(b, -1, -1, -1),
-                                            lower.expand(b, -1, -1, -1), warped, warped_mask))
-        kept = kept_region(head.expand(b, -1, -1, -1), lower.expand(b, -1, -1, -1), comp, warped_mask)
-        tryon = torch.where(kept, photo, compose(warped, rendered, comp))
+        out = render(self.tom, person, warped, warped_mask, theta)
         timings["tryon"] = time.perf_counter() - start
 
-        # 4. back into the photo at its own resolution
+        # 4. the same composition at the photo's resolution, pasted into the photo
         start = time.perf_counter()
         keypoints = analysis.keypoints_in_photo()
         keypoints_image = draw_keypoints(analysis.photo, keypoints)
@@ -186,12 +177,11 @@ class TryOnPipeline:
         parse = None if analysis.labels is None else labels_to_image(analysis.labels)
         results = []
         for i, g in enumerate(garments):
-            change = self._change_mask(analysis, photo, tryon[i], comp[i], warped_mask[i], kept[i, 0].cpu().numpy())
-            image = self._paste(analysis, g, theta[i:i + 1], rendered[i], comp[i], change)
+            image, alpha = self._paste(analysis, g, theta[i:i + 1], out.rendered[i], out.comp[i])
             results.append(TryOnResult(
-                image=image, tryon=tensor_to_image(tryon[i]), rendered=tensor_to_image(rendered[i]),
-                warped_garment=tensor_to_image(warped[i]), warped_mask=tensor_to_image(warped_mask[i]),
-                composition_mask=tensor_to_image(comp[i]), change_mask=Image.fromarray((change * 255).astype(np.uint8)),
+                image=image, tryon=tensor_to_image(out.tryon[i]), rendered=tensor_to_image(out.rendered[i]),
+                warped_garment=tensor_to_image(out.warped[i]), warped_mask=tensor_to_image(out.warped_mask[i]),
+                composition_mask=tensor_to_image(out.comp[i]), change_mask=alpha,
                 garment_mask=Image.fromarray(g.mask.astype(np.uint8) * 255), keypoints=keypoints,
                 keypoints_image=keypoints_image, representation=preview, num_persons=analysis.num_persons,
                 timings=timings, parse=parse,
@@ -199,44 +189,41 @@ class TryOnPipeline:
         timings["compose"] = time.perf_counter() - start
         return results
 
-    @staticmethod
-    def _change_mask(analysis: PersonAnalysis, photo: torch.Tensor, tryon: torch.Tensor, comp: torch.Tensor,
-                     warped_mask: torch.Tensor, kept: np.ndarray) -> np.ndarray:
-        """Soft (256, 192) mask in [0, 1] of the pixels the try-on changes: where the result differs from the
-        photo or shows the new garment, on or next to the person, never where ``kept`` ((256, 192) bool, the
-        head and the kept lower body). ``photo``: (3, 256, 192) the framed photo in [-1, 1], as the TOM saw it."""
-        differs = ((tryon.float() - photo).abs().mean(0) > CHANGE_THRESHOLD).cpu().numpy()
-        garment = ((comp[0] > 0.5) | (warped_mask[0] > 0.5)).cpu().numpy()
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
-        near_person = cv2.dilate(analysis.masks.person.astype(np.uint8), kernel) > 0
-        change = ((differs & near_person) | garment).astype(np.uint8)
-        change = cv2.morphologyEx(change, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        change = cv2.morphologyEx(change, cv2.MORPH_CLOSE, kernel)
-        change[kept] = 0
-        soft = cv2.GaussianBlur(change.astype(np.float32), (5, 5), 0)
-        soft[kept] = 0.0
-        return soft
-
     def _paste(self, analysis: PersonAnalysis, garment: GarmentInput, theta: torch.Tensor, rendered: torch.Tensor,
-               comp: torch.Tensor, change: np.ndarray) -> Image.Image:
-        """Compose at high resolution (the garment warped again with the same theta), paste into the photo."""
+               comp: torch.Tensor) -> tuple[Image.Image, Image.Image]:
+        """The composition of :func:`vton.tryon.render` at the photo's resolution (at most MAX_WORK_HEIGHT tall
+        over the framed window): the garment warped again with the same theta (sharp), the TOM's rendering and
+        composition mask upsampled, the old garment and the head from the parse refined on the photo; pasted
+        into the photo with the change alpha as mask, so every other pixel is the photo's own.
+
+        Returns:
+            the photo with the garment, and the change alpha over the window (mode 'L', work resolution).
+        """
         framing = analysis.framing
-        win_w, win_h = framing.width, framing.height  # the window in photo pixels
-        work_h = int(min(max(round(win_h), 256), MAX_WORK_HEIGHT))
-        work_w = round(work_h * 192 / 256)
+        work_h = int(min(max(round(framing.height), NET_HEIGHT), MAX_WORK_HEIGHT))
+        work_w = round(work_h * NET_WIDTH / NET_HEIGHT)
         dev = self.device
         cloth_hi, mask_hi = garment.crop((work_w, work_h))
         cloth_hi = torch.tensor(np.asarray(cloth_hi)).permute(2, 0, 1)[None].to(dev).float() / 127.5 - 1
+        mask_hi = torch.tensor(np.asarray(mask_hi))[None, None].to(dev).float() / 255
         grid_hi = self.gmm.gridGen(theta.float(), size=(work_h, work_w))
-        warped_hi = warp(cloth_hi, grid_hi, "border")
-        up = lambda t, mode: F.interpolate(t[None].float(), size=(work_h, work_w), mode=mode, align_corners=False)
-        comp_hi = up(comp, "bilinear").clamp(0, 1)
-        rendered_hi = up(rendered, "bicubic").clamp(-1, 1)
-        tryon_hi = tensor_to_image(compose(warped_hi, rendered_hi, comp_hi)[0])
-        change_hi = Image.fromarray((change * 255).astype(np.uint8)).resize((work_w, work_h), Image.Resampling.BILINEAR)
+        warped_hi, warped_mask_hi = warp(cloth_hi, grid_hi, "border"), warp(mask_hi, grid_hi, "zeros")
+        # one pixel off the garment's outline: there the in-shop photo blends into its light background, which
+        # would draw a pale line around the garment
+        warped_mask_hi = -F.max_pool2d(-warped_mask_hi, 3, 1, 1)
 
-        size = (max(1, round(win_w)), max(1, round(win_h)))
+        def up(t: torch.Tensor, mode: str) -> torch.Tensor:
+            return F.interpolate(t[None].float(), size=(work_h, work_w), mode=mode, align_corners=False)
+
+        upper, head = (torch.from_numpy(m)[None, None].to(dev) for m in analysis.masks_in_window((work_w, work_h)))
+        comp_hi = up(comp, "bilinear").clamp(0, 1)
+        alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
+        tryon_hi = compose(warped_hi, up(rendered, "bicubic").clamp(-1, 1), comp_hi * warped_mask_hi)
+        alpha_image = Image.fromarray((alpha[0, 0] * 255 + 0.5).clamp(0, 255).byte().cpu().numpy())
+
+        size = (max(1, round(framing.width)), max(1, round(framing.height)))
         offset = (round(framing.left), round(framing.top))
         out = analysis.photo.copy()
-        out.paste(tryon_hi.resize(size, Image.Resampling.LANCZOS), offset, change_hi.resize(size, Image.Resampling.BILINEAR))
-        return out
+        out.paste(tensor_to_image(tryon_hi[0]).resize(size, Image.Resampling.LANCZOS), offset,
+                  alpha_image.resize(size, Image.Resampling.BILINEAR))
+        return out, alpha_image

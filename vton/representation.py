@@ -47,16 +47,25 @@ NUM_CHANNELS = 22
 MIRRORED_JOINTS = (0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16)
 
 
+# The region hidden from the TOM reaches this many network pixels past the old garment, torso skin and arms, so
+# their fringe (the parse's edge is a pixel or two off) is redrawn, not left as a halo of the old garment.
+HIDDEN_MARGIN = 2
+
+
 @dataclass
 class PersonMasks:
     """Boolean (H, W) masks of one person at network resolution.
 
-    person: the silhouette; head: hair, face, neck; lower: the lower body that an upper-garment try-on keeps.
+    person: the silhouette; head: hair, face, neck; lower: the lower body that an upper-garment try-on keeps;
+    upper: the upper garment the person wears, which a try-on replaces; hidden: what the TOM must draw anew and so
+    does not see (:func:`hidden_region`: the old garment, the torso's bare skin, the arms but the hands).
     """
 
     person: np.ndarray
     head: np.ndarray
     lower: np.ndarray
+    upper: np.ndarray
+    hidden: np.ndarray
 
 
 def body_shape(person: np.ndarray) -> np.ndarray:
@@ -117,17 +126,63 @@ def mirror_representation(representation: torch.Tensor) -> torch.Tensor:
     return torch.cat([flipped[..., :4, :, :], flipped[..., 4:, :, :][..., list(MIRRORED_JOINTS), :, :]], dim=-3)
 
 
-def masks_from_parse(parse: np.ndarray) -> PersonMasks:
-    """LIP label map (H, W) of VITON's annotations -> person (label > 0), head (hat, hair, sunglasses, face) and
-    lower-body masks: the reference setting."""
-    return PersonMasks(person=parse > 0, head=np.isin(parse, HEAD_LABELS), lower=np.isin(parse, LOWER_BODY_LABELS))
+def hands(arms: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    """The arm pixels past each wrist (along the elbow -> wrist direction, within a forearm's length of the
+    wrist): the hands, which show the person's skin tone and stay in view of the TOM.
+
+    Args:
+        arms: (H, W) bool; keypoints: (18, 3) COCO-18 in the same pixels (missing joints have confidence 0).
+    """
+    out = np.zeros_like(arms)
+    ys, xs = np.nonzero(arms)
+    for elbow, wrist in ((3, 4), (6, 7)):
+        if keypoints[elbow, 2] <= 0 or keypoints[wrist, 2] <= 0:
+            continue
+        e, w = keypoints[elbow, :2].astype(np.float64), keypoints[wrist, :2].astype(np.float64)
+        d = w - e
+        length2 = float(d @ d)
+        if length2 < 1.0:
+            continue
+        t = ((xs - e[0]) * d[0] + (ys - e[1]) * d[1]) / length2
+        near = (xs - w[0]) ** 2 + (ys - w[1]) ** 2 <= length2
+        out[ys[(t > 0.9) & near], xs[(t > 0.9) & near]] = True
+    return out
+
+
+def hidden_region(labels: np.ndarray, keypoints: np.ndarray | None, head: np.ndarray) -> np.ndarray:
+    """What the TOM must draw anew for an upper-garment try-on, so its input does not show it (VITON-HD's
+    "clothing-agnostic" person): the old upper garment, the bare torso skin (label 10 outside the head), the arms
+    except the hands, grown by :data:`HIDDEN_MARGIN`, never the head. Hiding the arms matters: a TOM that sees them
+    learns to keep them, and then drops the long sleeves of a new garment.
+
+    Args:
+        labels: (H, W) LIP labels; keypoints: (18, 3) COCO-18 or None (then the hands are hidden too);
+        head: (H, W) bool, the head as kept.
+    """
+    arms = np.isin(labels, ARM_LABELS)
+    if keypoints is not None:
+        arms &= ~hands(arms, keypoints)
+    region = np.isin(labels, GARMENT_LABELS) | ((labels == NECK_LABEL) & ~head) | arms
+    size = 2 * HIDDEN_MARGIN + 1
+    region = cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))) > 0
+    return region & ~head
+
+
+def masks_from_parse(parse: np.ndarray, keypoints: np.ndarray | None = None) -> PersonMasks:
+    """LIP label map (H, W) of VITON's annotations -> person (label > 0), head (hat, hair, sunglasses, face),
+    lower-body, upper-garment and hidden masks: the reference setting. ``keypoints``: (18, 3), to keep the hands
+    in view of the TOM (see :func:`hidden_region`)."""
+    head = np.isin(parse, HEAD_LABELS)
+    return PersonMasks(person=parse > 0, head=head, lower=np.isin(parse, LOWER_BODY_LABELS),
+                       upper=garment_region(parse), hidden=hidden_region(parse, keypoints, head))
 
 
 def masks_from_labels(labels: np.ndarray, keypoints: np.ndarray) -> PersonMasks:
     """Masks from our parser's labels (:mod:`vton.parsing`) of a photo.
 
     person: any label; head: hat, hair, sunglasses, face, and the neck (label 10) above the shoulder line (the
-    COCO neck joint), not the skin a neckline shows below it; lower: trousers, skirt, legs, socks and shoes.
+    COCO neck joint), not the skin a neckline shows below it; lower: trousers, skirt, legs, socks and shoes;
+    upper: upper-clothes, dress, coat; hidden: :func:`hidden_region`.
 
     Args:
         labels: (H, W) uint8 labels; keypoints: (18, 3) COCO-18 in the same pixels.
@@ -136,7 +191,9 @@ def masks_from_labels(labels: np.ndarray, keypoints: np.ndarray) -> PersonMasks:
     neck = labels == NECK_LABEL
     if keypoints[1, 2] > 0:
         neck &= np.arange(labels.shape[0])[:, None] <= keypoints[1, 1]
-    return PersonMasks(person=labels > 0, head=head | neck, lower=np.isin(labels, LOWER_BODY_LABELS))
+    head |= neck
+    return PersonMasks(person=labels > 0, head=head, lower=np.isin(labels, LOWER_BODY_LABELS),
+                       upper=garment_region(labels), hidden=hidden_region(labels, keypoints, head))
 
 
 def garment_region(parse: np.ndarray) -> np.ndarray:

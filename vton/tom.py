@@ -11,9 +11,13 @@ import torch
 from torch import nn
 
 
+PERSON_INPUTS = ("head", "head+lower", "agnostic")
+
+
 @dataclass
 class TOMConfig:
-    in_channels: int = 25  # 22 representation + 3 warped garment (CP-VTON); 26 adds the warped mask (CP-VTON+)
+    # 22 representation + 3 warped garment (CP-VTON); 26 adds the warped mask (CP-VTON+); 27 the hidden mask
+    in_channels: int = 25
     out_channels: int = 4  # 3 rendered RGB + 1 composition mask
     ngf: int = 64
     num_downs: int = 6  # 256x192 -> 4x3
@@ -22,8 +26,18 @@ class TOMConfig:
     # The reference normalises the 4 output channels with InstanceNorm before tanh/sigmoid: every image's rendering
     # then has zero mean and unit spread per channel, so a white background or a zero mask cannot be reached.
     output_norm: bool = True
-    # Channels 1-3 of the representation show the head (CP-VTON) or the head and the lower body (CP-VTON+).
-    keep_lower_body: bool = False
+    # What channels 1-3 of the representation show of the photo: "head" (CP-VTON), "head+lower" (the head and the
+    # lower body, CP-VTON+) or "agnostic" (everything but PersonMasks.hidden: VITON-HD's clothing-agnostic person,
+    # background included, with the hidden mask as one more input channel).
+    person_input: str = "head"
+
+    def __post_init__(self):
+        if self.person_input not in PERSON_INPUTS:
+            raise ValueError(f"person_input must be one of {PERSON_INPUTS}, got {self.person_input!r}")
+        if self.in_channels not in (25, 26, 27):
+            raise ValueError(f"in_channels must be 25, 26 or 27, got {self.in_channels}")
+        if self.person_input == "agnostic" and self.in_channels != 27:
+            raise ValueError("person_input 'agnostic' needs in_channels 27 (+ warped mask + hidden mask)")
 
 
 class UnetSkipConnectionBlock(nn.Module):
@@ -100,36 +114,47 @@ def compose(warped_garment: torch.Tensor, rendered: torch.Tensor, mask: torch.Te
     return warped_garment * mask + rendered * (1 - mask)
 
 
-def kept_region(head: torch.Tensor, lower_body: torch.Tensor, comp: torch.Tensor,
-                warped_mask: torch.Tensor) -> torch.Tensor:
-    """Where a try-on shows the photo itself instead of the TOM's rendering: the head (hair, face, neck), and the
-    lower body wherever the new garment is not (composition mask and warped garment mask both <= 0.5). The TOM
-    re-renders these from its input and blurs them; the person's own face and trousers are what a try-on keeps.
+def change_alpha(upper: torch.Tensor, head: torch.Tensor, comp: torch.Tensor, warped_mask: torch.Tensor) -> torch.Tensor:
+    """Where a try-on may differ from the photo, as an alpha in [0, 1]: the old upper garment, and the new garment
+    where the TOM composes it in (composition mask times warped mask), never the head. Everything else (the
+    background, the arms and torso skin that neither garment covers, the lower body, the hands) is the photo's own
+    pixels; the skin the new garment uncovers lies inside the old garment and is drawn by the TOM.
+
+    The one composition rule of the library, at any resolution: the pipeline applies it to the photo, training
+    and evaluation at 256x192.
 
     Args:
-        head, lower_body: (B, 1, H, W) in {0, 1} (``PersonMasks.head``, ``PersonMasks.lower``).
+        upper, head: (B, 1, H, W) in [0, 1] (``PersonMasks.upper``, ``PersonMasks.head``, soft at high resolution).
         comp: (B, 1, H, W) the TOM's composition mask in [0, 1]; warped_mask: (B, 1, H, W) in [0, 1].
     Returns:
-        (B, 1, H, W) bool.
+        (B, 1, H, W) in [0, 1].
     """
-    garment = (comp > 0.5) | (warped_mask > 0.5)
-    return (head > 0.5) | ((lower_body > 0.5) & ~garment)
+    return torch.maximum(upper, comp * warped_mask) * (1 - head)
 
 
-def tom_input(config: TOMConfig, representation: torch.Tensor, person: torch.Tensor, lower_body: torch.Tensor,
-              warped_garment: torch.Tensor, warped_mask: torch.Tensor) -> torch.Tensor:
+def tom_input(config: TOMConfig, representation: torch.Tensor, photo: torch.Tensor, lower_body: torch.Tensor,
+              hidden: torch.Tensor, warped_garment: torch.Tensor, warped_mask: torch.Tensor) -> torch.Tensor:
     """The TOM's input for its config.
 
     Args:
         representation: (B, 22, H, W) in [-1, 1], channels 1-3 the head RGB (see :mod:`vton.representation`).
-        person: (B, 3, H, W) the photo in [-1, 1]; lower_body: (B, 1, H, W) in {0, 1} (``PersonMasks.lower``).
-            Both are used only when ``config.keep_lower_body``: channels 1-3 then also show the lower body.
-        warped_garment: (B, 3, H, W) in [-1, 1]; warped_mask: (B, 1, H, W) in [0, 1] (used with 26 channels).
+        photo: (B, 3, H, W) the photo in [-1, 1].
+        lower_body, hidden: (B, 1, H, W) in {0, 1} (``PersonMasks.lower``, ``PersonMasks.hidden``). With
+            person_input "head+lower", channels 1-3 also show the photo on the lower body; with "agnostic" they
+            show the photo everywhere but ``hidden`` (0 there), and ``hidden`` is the last channel.
+        warped_garment: (B, 3, H, W) in [-1, 1]; warped_mask: (B, 1, H, W) in [0, 1] (used with 26+ channels).
     Returns:
         (B, config.in_channels, H, W).
     """
-    if config.keep_lower_body:
-        kept = torch.where(lower_body > 0.5, person, representation[:, 1:4])
-        representation = torch.cat([representation[:, :1], kept, representation[:, 4:]], 1)
-    parts = [representation, warped_garment] + ([warped_mask] if config.in_channels == 26 else [])
+    if config.person_input != "head":
+        if config.person_input == "head+lower":
+            shown = torch.where(lower_body > 0.5, photo, representation[:, 1:4])
+        else:
+            shown = torch.where(hidden > 0.5, torch.zeros_like(photo), photo)
+        representation = torch.cat([representation[:, :1], shown, representation[:, 4:]], 1)
+    parts = [representation, warped_garment]
+    if config.in_channels >= 26:
+        parts.append(warped_mask)
+    if config.in_channels == 27:
+        parts.append(hidden)
     return torch.cat(parts, 1)

@@ -1,0 +1,64 @@
+"""The try-on changes only what the garment changes, on real photos framed as VITON frames its persons."""
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from vton.errors import InputError
+from vton.parsing import LABEL_GROUPS
+from vton.pipeline import TryOnPipeline
+
+PERSON = ROOT / "demo" / "persons" / "000227_0.jpg"  # a held-out VITON person in a grey tee, forearms bare
+GARMENT = ROOT / "demo" / "garments" / "000257_1.jpg"  # a black short-sleeved top
+
+
+@pytest.fixture(scope="module")
+def default_pipeline():
+    with TryOnPipeline.from_pretrained(device="cpu") as pipe:
+        yield pipe
+
+
+def test_background_head_and_uncovered_arms_keep_the_photo_pixel_for_pixel(default_pipeline):
+    analysis = default_pipeline.analyze_person(PERSON)
+    result = default_pipeline(analysis, GARMENT)
+    photo, out = np.asarray(analysis.photo).astype(int), np.asarray(result.image).astype(int)
+    changed = np.abs(out - photo).max(2) > 0
+    labels = analysis.labels_in_photo()
+    # the garment changed: most of the old top's pixels differ
+    assert changed[np.isin(labels, LABEL_GROUPS["upper"])].mean() > 0.8
+    # the background away from the person (the new garment's shoulders may reach a little past the old ones) and
+    # the head: not one pixel changed
+    person = (labels > 0).astype(np.uint8)
+    far = cv2.distanceTransform(1 - person, cv2.DIST_L2, 5) > 0.03 * photo.shape[0]
+    assert far.sum() > 10_000 and not changed[far].any()
+    head = cv2.erode(np.isin(labels, LABEL_GROUPS["head"]).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert head.sum() > 1000 and not changed[head].any()  # two pixels in from its outline, blended with the garment
+    # the forearms (arm pixels below the elbows), which neither the old nor the new short sleeves cover, but for
+    # their outline along the torso, where the garment's edge is redrawn
+    elbows_y = result.keypoints[[3, 6], 1]
+    assert (result.keypoints[[3, 6], 2] > 0).all()
+    old_garment = np.isin(labels, LABEL_GROUPS["upper"]).astype(np.uint8)
+    off_garment = cv2.distanceTransform(1 - old_garment, cv2.DIST_L2, 5) > 0.02 * photo.shape[0]
+    forearms = np.isin(labels, LABEL_GROUPS["arms"]) & (np.arange(photo.shape[0])[:, None] > elbows_y.max() + 5)
+    assert (forearms & off_garment).sum() > 300 and not changed[forearms & off_garment].any()
+
+
+def test_framing_is_vitons_whatever_the_photo_shows(default_pipeline):
+    """A VITON photo is framed about as VITON framed it; the same person small in a big photo (a full-body
+    shot's proportions) gets the same window, shifted, so the torso still gets the network's pixels."""
+    photo = Image.open(PERSON).convert("RGB")
+    framing = default_pipeline.analyze_person(photo).framing
+    assert abs(framing.scale - 1) < 0.15 and abs(framing.top) < 20 and abs(framing.left) < 20
+    big = Image.new("RGB", (900, 1200), tuple(int(c) for c in np.asarray(photo)[2, 2]))
+    big.paste(photo, (400, 500))
+    moved = default_pipeline.analyze_person(big).framing
+    assert moved.scale == pytest.approx(framing.scale, rel=0.05)
+    assert moved.left - 400 == pytest.approx(framing.left, abs=6) and moved.top - 500 == pytest.approx(framing.top, abs=6)
+
+
+def test_a_photo_without_the_head_is_refused_with_advice(default_pipeline):
+    photo = Image.open(PERSON).convert("RGB")
+    headless = photo.crop((0, 75, 192, 256)).resize((384, 362))  # from below the chin
+    with pytest.raises(InputError, match="head"):
+        default_pipeline(headless, GARMENT)
