@@ -181,7 +181,7 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
         steps = [(result.keypoints_image, "Pose"),
                  (result.parse, "Body parts") if result.parse is not None else (result.representation, "Body shape"),
                  (result.warped_garment, "Garment warped to you"),
-                 (result.composition_mask, "Blend mask (white: garment)")]
+                 (result.change_mask, "What changed (white); the rest is your photo")]
         return ((before, result.image), message, gr.update(value=str(out), visible=True), result.garment_mask,
                 steps, f"{seconds:.2f} s on {pipeline.device.type.upper()}: {stage_timings(result)}")
 

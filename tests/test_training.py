@@ -54,11 +54,15 @@ def test_train_resume_evaluate_export(pairs_file, tmp_path):
 
     # 2. TOM on the GMM's warps
     tom = train.main(train.parse_args(["tom", *common(pairs_file, tmp_path / "tom", cache, "--steps", "2",
-                                                      "--gmm", str(whole))]))
+                                                      "--gmm", str(whole), "--adv-weight", "0.05",
+                                                      "--backgrounds", "0.5")]))
     rows = list(csv.DictReader((tom / "log.csv").open()))
-    assert {"l1", "mask", "ssim"} <= set(rows[0])
+    assert {"l1", "mask", "ssim", "adv", "d"} <= set(rows[0])
+    assert float(rows[0]["loss"]) == pytest.approx(sum(float(rows[0][k]) for k in ("l1", "mask", "ssim", "adv")),
+                                                   rel=1e-4)  # the discriminator's loss is logged apart
+    assert {"discriminator", "d_optimizer"} <= set(torch.load(tom / "checkpoint.pt", weights_only=True))
     config = json.loads((tom / "model" / "config.json").read_text())
-    assert config["keep_lower_body"] and not config["output_norm"]
+    assert config["person_input"] == "agnostic" and config["in_channels"] == 27 and not config["output_norm"]
     # fine-tuning starts from the given weights: after one Adam step (at most ~lr per value) they are still close
     tuned = train.main(train.parse_args(["tom", *common(pairs_file, tmp_path / "tuned", cache, "--steps", "1",
                                                         "--gmm", str(whole), "--init", str(tom), "--seed", "1")]))

@@ -148,7 +148,8 @@ class VitonDataset(Dataset):
 
     person (3, H, W) [-1, 1]; representation (22, H, W) [-1, 1]; lower_body (1, H, W) {0, 1}: the lower body
     that the TOM may keep (see ``vton.tom.tom_input``); head (1, H, W) {0, 1}: hair, face and neck, which the
-    pipeline keeps from the photo; garment (3, H, W) [-1, 1];
+    pipeline keeps from the photo; upper, hidden (1, H, W) {0, 1}: the worn garment as the person analysis finds
+    it and what the TOM does not see (``vton.representation.PersonMasks``); garment (3, H, W) [-1, 1];
     garment_mask (1, H, W) {0, 1}; garment_region (1, H, W) {0, 1}: the worn garment in the parse;
     target_garment (3, H, W) [-1, 1]: the photo inside garment_region, white outside (the GMM target);
     person_name, garment_name: file names.
@@ -163,6 +164,9 @@ class VitonDataset(Dataset):
         parser: with representation='photo', the human parser whose labels give the person, head and lower-body
             masks, as the pipeline does when its weights have one (labels cached once per image); None: MediaPipe
             and the heuristics.
+        backgrounds: probability of putting the person on another background (cut out by the dataset's parse,
+            ``training.parsing_data``), so that a TOM trained on it does not expect VITON's white wall; drawn from
+            (seed, position), position from the sampler, so a resumed run sees the same items.
     """
 
     dataroot: str | Path
@@ -176,6 +180,8 @@ class VitonDataset(Dataset):
     face_model: str | None = None
     with_lower_body: bool = True
     parser: object = None
+    backgrounds: float = 0.0
+    seed: int = 0
 
     def __post_init__(self):
         if self.garment_masks not in ("dataset", "auto"):
@@ -197,13 +203,17 @@ class VitonDataset(Dataset):
             self.parse_dir = build_parse_cache(self.dataroot, self.split, [p for p, _ in self.items], self.cache_dir,
                                                self.parser)
             self.parser = None  # the labels are cached; workers need not carry the network
+        self.textures = sorted({self.root / "cloth" / g for _, g in self.items})
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, index: int | tuple[int, bool]) -> dict:
         """``index``, or ``(index, flip, position)`` from a sampler that decides the mirroring (train.StepSampler)."""
-        index, flip = index[:2] if isinstance(index, tuple) else (index, self.hflip and bool(torch.rand(()) < 0.5))
+        if isinstance(index, tuple):
+            index, flip, position = index
+        else:
+            flip, position = self.hflip and bool(torch.rand(()) < 0.5), index
         person_name, garment_name = self.items[index]
         photo = Image.open(self.root / "image" / person_name).convert("RGB")
         garment = Image.open(self.root / "cloth" / garment_name).convert("RGB")
@@ -217,6 +227,15 @@ class VitonDataset(Dataset):
             if image.size != (NET_WIDTH, NET_HEIGHT):
                 raise ValueError(f"{name} {image.size} is not {NET_WIDTH}x{NET_HEIGHT}: frame it first")
         image = np.asarray(photo)
+        if self.backgrounds and parse is not None:
+            from .parsing_data import complete_parse, random_background, replace_background
+
+            rng = np.random.default_rng([self.seed, position])
+            if rng.random() < self.backgrounds:
+                person = complete_parse(image, parse) > 0
+                image = replace_background(image, person, random_background(rng, self.textures))
+                image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
+                photo = Image.fromarray(image)
         if self.representation == "photo":
             detection = load_detection(cache_path(Path(self.cache_dir), self.split, person_name))
             labels = None
@@ -227,7 +246,7 @@ class VitonDataset(Dataset):
             if parse is None:
                 raise FileNotFoundError(f"representation='annotations' needs {parse_file}")
             keypoints = read_openpose(self.root / "pose" / f"{stem(person_name)}_keypoints.json")
-            masks = masks_from_parse(parse)
+            masks = masks_from_parse(parse, keypoints)
             if not self.with_lower_body:
                 masks.lower = np.zeros_like(masks.lower)
             representation = person_representation(image, masks, keypoints)
@@ -240,6 +259,8 @@ class VitonDataset(Dataset):
             "representation": representation,
             "lower_body": torch.from_numpy(masks.lower[None].astype(np.float32)),
             "head": torch.from_numpy(masks.head[None].astype(np.float32)),
+            "upper": torch.from_numpy(masks.upper[None].astype(np.float32)),
+            "hidden": torch.from_numpy(masks.hidden[None].astype(np.float32)),
             "garment": _to_unit(garment),
             "garment_mask": torch.from_numpy(garment_mask[None].astype(np.float32)),
             "garment_region": region,

@@ -6,9 +6,12 @@
     python -m training.evaluate --parser [RUN_OR_MODEL] --dataroot ... --pairs ... --json artifacts/parser.json
 
 Same-garment pairs (person NNNNNN_0 with garment NNNNNN_1) give paired metrics on the 256x192 try-on as the
-pipeline makes it (the TOM's composition, with the photo's head and uncovered lower body: vton.tom.kept_region):
+pipeline makes it (vton.tryon.try_on: the TOM's composition inside the region a try-on changes, the photo's own
+pixels outside it):
     warp IoU   warped garment mask (--garment-masks: the dataset's cloth-mask, or the automatic one) vs the worn
                garment in the parse (labels 5, 6, 7)
+    hem        where the warped garment ends minus where the worn one ends, in network pixels (negative: the
+               warp is shorter), each the 98th percentile of its mask's rows; median over the pairs
     SSIM       torchmetrics, RGB in [0, 1], gaussian window 11, sigma 1.5, data_range 1
     PSNR, L1   try-on vs the photo, RGB in [0, 1]
     network_*  SSIM, PSNR, L1 of the TOM's composition alone (every pixel rendered or warped, as published
@@ -34,10 +37,10 @@ from tqdm import tqdm
 
 from vton.gmm import warp
 from vton.hub import resolve_pretrained
-from vton.tom import compose, kept_region, tom_input
+from vton.tryon import PersonTensors, render, warp_garment
 
 from .dataset import VitonDataset, stem
-from .train import gmm_garment_input, load_trained
+from .train import load_trained
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -77,6 +80,16 @@ def iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
 
 
+def bottom_row(masks: torch.Tensor) -> torch.Tensor:
+    """Per item of (B, 1, H, W) masks in {0, 1}: the 98th percentile of the rows of its pixels (NaN if empty)."""
+    rows = torch.arange(masks.shape[2], device=masks.device, dtype=torch.float32)
+    out = []
+    for m in masks[:, 0] > 0.5:
+        ys = rows[:, None].expand_as(m)[m]
+        out.append(torch.quantile(ys, 0.98) if len(ys) else torch.tensor(float("nan"), device=masks.device))
+    return torch.stack(out)
+
+
 def tryon_metrics(tryon: torch.Tensor, person: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per-item SSIM, PSNR, L1 of (B, 3, H, W) images in [-1, 1], computed in [0, 1]."""
     x, y = (tryon.clamp(-1, 1) + 1) / 2, (person + 1) / 2
@@ -102,11 +115,10 @@ def main(args: argparse.Namespace) -> dict:
     if args.limit:
         dataset.items = dataset.items[: args.limit]
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers)
-    garment_input = "rgb" if gmm.config.garment_channels == 3 else "mask"
     identity_theta = torch.zeros(1, 2 * gmm.config.grid_size**2, device=device)
-    predict = gmm.mirror_averaged if args.mirror_average else gmm
 
     sums: dict[str, float] = {}
+    hems: list[torch.Tensor] = []
     paired = unpaired = 0
     examples = []
     images = Path(args.images) if args.images else None
@@ -116,18 +128,16 @@ def main(args: argparse.Namespace) -> dict:
         for batch in tqdm(loader, desc="evaluating"):
             b = batch["person"].shape[0]
             tensors = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
-            grid, _ = predict(tensors["representation"], gmm_garment_input(tensors, garment_input))
+            person = PersonTensors.from_batch(tensors)
+            warps = {"model": warp_garment(gmm, tensors["representation"], tensors["garment"],
+                                           tensors["garment_mask"], args.mirror_average)[:2]}
             identity = gmm.gridGen(identity_theta.expand(b, -1))
+            warps["identity"] = (warp(tensors["garment"], identity, "border"),
+                                 warp(tensors["garment_mask"], identity, "zeros"))
             outputs = {}
-            for name, g in (("model", grid), ("identity", identity)):
-                warped = warp(tensors["garment"], g, "border")
-                warped_mask = warp(tensors["garment_mask"], g, "zeros")
-                rendered, comp = tom(tom_input(tom.config, tensors["representation"], tensors["person"],
-                                               tensors["lower_body"], warped, warped_mask))
-                network = compose(warped, rendered, comp)
-                kept = kept_region(tensors["head"], tensors["lower_body"], comp, warped_mask)
-                outputs[name] = (warped, (warped_mask > 0.5).float(), torch.where(kept, tensors["person"], network),
-                                 network)
+            for name, (warped, warped_mask) in warps.items():
+                result = render(tom, person, warped, warped_mask)
+                outputs[name] = (warped, (warped_mask > 0.5).float(), result.tryon, result.network)
             same = torch.tensor([stem(p).rsplit("_", 1)[0] == stem(g).rsplit("_", 1)[0]
                                  for p, g in zip(batch["person_name"], batch["garment_name"])], device=device)
             for name, (warped, warped_mask, tryon, network) in outputs.items():
@@ -135,6 +145,7 @@ def main(args: argparse.Namespace) -> dict:
                            **{f"network_{k}": v for k, v in tryon_metrics(network, tensors["person"]).items()}}
                 for key, values in metrics.items():
                     sums[f"{name}/{key}"] = sums.get(f"{name}/{key}", 0.0) + float(values[same].sum())
+            hems.append((bottom_row(outputs["model"][1]) - bottom_row(tensors["garment_region"]))[same].cpu())
             paired += int(same.sum())
             unpaired += int((~same).sum())
             warped, _, tryon, _ = outputs["model"]
@@ -152,8 +163,10 @@ def main(args: argparse.Namespace) -> dict:
         "person_masks": "parser" if dataset.parse_dir is not None else "mediapipe",
         "model": str(args.model or "default"),
         "metrics": {k: v / paired for k, v in sums.items()} if paired else {},
+        "hem_offset_median": float(torch.cat(hems).nanmedian()) if paired else None,
+        "hem_offset_quartiles": [float(torch.cat(hems).nanquantile(q)) for q in (0.25, 0.75)] if paired else None,
         "settings": "256x192; SSIM torchmetrics RGB [0,1] gaussian 11 sigma 1.5; warp IoU vs parse {5,6,7}; "
-                    "ssim/psnr/l1: try-on with the photo's head and uncovered lower body; network_*: TOM output alone",
+                    "ssim/psnr/l1: the try-on as shown (vton.tryon.try_on); network_*: TOM output alone",
     }
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -164,7 +177,9 @@ def main(args: argparse.Namespace) -> dict:
     if paired:
         print(f"{paired} paired: warp IoU {m['model/warp_iou']:.4f} (identity {m['identity/warp_iou']:.4f}), "
               f"SSIM {m['model/ssim']:.4f} (identity {m['identity/ssim']:.4f}; TOM output alone "
-              f"{m['model/network_ssim']:.4f}), PSNR {m['model/psnr']:.2f}, L1 {m['model/l1']:.4f}; "
+              f"{m['model/network_ssim']:.4f}), PSNR {m['model/psnr']:.2f}, L1 {m['model/l1']:.4f}, hem offset "
+              f"{result['hem_offset_median']:+.1f} px (quartiles {result['hem_offset_quartiles'][0]:+.1f}, "
+              f"{result['hem_offset_quartiles'][1]:+.1f}); "
               f"{unpaired} unpaired -> {out}")
     else:
         print(f"no same-garment pairs; {unpaired} unpaired results -> {images or 'no --images folder'}")

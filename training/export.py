@@ -77,8 +77,10 @@ def with_parser_section(card: str, section: str) -> str:
 
 def model_card(gmm_args: dict, tom_args: dict, metrics: list[dict], gmm_config, tom_config,
                history: str | None = None) -> str:
-    loss_pixels = ("losses on the try-on as shown (head and uncovered lower body from the photo)"
+    loss_pixels = ("losses on the try-on as shown (the photo outside the region a try-on changes)"
                    if tom_args.get("tom_loss_on") == "shown" else "losses on every pixel")
+    shows = {"head": "the head (CP-VTON)", "head+lower": "the head and the lower body (CP-VTON+)",
+             "agnostic": "the photo but the old garment, torso skin and arms (clothing-agnostic, as VITON-HD)"}
     lines = [
         "---",
         "license: other",
@@ -111,10 +113,12 @@ def model_card(gmm_args: dict, tom_args: dict, metrics: list[dict], gmm_config, 
         "second differences.",
         f"- TOM: width ngf={tom_config.ngf}, {tom_config.in_channels} input channels, {tom_args.get('steps', '?')} steps, "
         f"batch {tom_args.get('batch_size', '?')}; loss L1 + {tom_args.get('ssim_weight', 0)} x (1 - SSIM) + "
-        f"L1(mask, {tom_args.get('tom_mask_target', '?')}); no VGG loss; "
+        f"L1(mask, {tom_args.get('tom_mask_target', '?')})"
+        f"{' + ' + str(tom_args['adv_weight']) + ' x LSGAN (patch discriminator)' if tom_args.get('adv_weight') else ''}"
+        f"; no VGG loss; persons on other backgrounds with probability {tom_args.get('backgrounds', 0)}; "
         f"{loss_pixels}, garment masks `{tom_args.get('garment_masks', 'dataset')}`. Output InstanceNorm "
         f"{'on (reference)' if tom_config.output_norm else 'off'}; the representation shows the "
-        f"{'head and the lower body (CP-VTON+)' if tom_config.keep_lower_body else 'head (CP-VTON)'}.",
+        f"{shows[tom_config.person_input]}.",
         "- Weights stored as float16 safetensors; loaded as float32.",
         "",
     ]

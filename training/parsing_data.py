@@ -131,6 +131,13 @@ def random_background(rng: np.random.Generator, textures: list[Path], height: in
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def replace_background(image: np.ndarray, person: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """The person cut out by ``person`` ((H, W) bool) and put on ``background`` ((H, W, 3)), with a one-pixel
+    soft edge so that the cut itself is not a cue. Returns (H, W, 3) float32 in 0-255."""
+    alpha = cv2.GaussianBlur(person.astype(np.float32), (3, 3), 0.7)[..., None]
+    return alpha * image.astype(np.float32) + (1 - alpha) * background.astype(np.float32)
+
+
 def _affine(rng: np.random.Generator, settings: AugmentSettings, height: int, width: int) -> np.ndarray | None:
     """A 2x3 matrix mapping source to output pixels (zoom about the image centre, rotation, shift), or None."""
     zoom = 1.0
@@ -179,9 +186,7 @@ def augment(image: np.ndarray, labels: np.ndarray, rng: np.random.Generator, tex
         labels = cv2.warpAffine(np.ascontiguousarray(labels), matrix, (width, height), flags=cv2.INTER_NEAREST,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     if new_background:
-        # the person cut out by the parse, with a one-pixel soft edge so that the cut itself is not a cue
-        alpha = cv2.GaussianBlur((labels > 0).astype(np.float32), (3, 3), 0.7)[..., None]
-        image = alpha * image + (1 - alpha) * random_background(rng, textures, height, width)
+        image = replace_background(image, labels > 0, random_background(rng, textures, height, width))
     if rng.random() < settings.colour:
         grey = image.mean(2, keepdims=True)
         image = grey + (image - grey) * rng.uniform(0.5, 1.4)  # saturation

@@ -40,9 +40,11 @@ from tqdm import tqdm
 from vton.gmm import GMM, GMMConfig, warp
 from vton.hub import atomic_write, load_model, load_state_dict_checked, save_model
 from vton.parsing import PALETTE, HumanParser, ParserConfig
-from vton.tom import TOM, TOMConfig, compose, kept_region, tom_input
+from vton.tom import TOM, TOMConfig
+from vton.tryon import PersonTensors, render, warp_garment
 
 from .dataset import VitonDataset
+from .discriminator import PatchDiscriminator, lsgan_loss
 from .parsing_data import ParsingDataset
 from .perceptual import VGGPerceptualLoss
 
@@ -78,12 +80,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ssim-weight", type=float, default=1.0, help="TOM: weight of 1 - SSIM")
     p.add_argument("--tom-mask-target", choices=["region", "warped"], default="region",
                    help="TOM mask loss target: the worn garment region (CP-VTON+) or the warped garment mask (CP-VTON)")
-    p.add_argument("--tom-keep", choices=["head", "head+lower"], default="head+lower",
-                   help="TOM: what the representation shows of the photo: the head (CP-VTON) or also the lower "
-                        "body (CP-VTON+), which an upper-garment try-on keeps")
+    p.add_argument("--tom-input", choices=["head", "head+lower", "agnostic"], default="agnostic",
+                   help="TOM: what it sees of the photo: the head (CP-VTON), also the lower body (CP-VTON+), or "
+                        "everything but the old garment, torso skin and arms (vton.representation.hidden_region)")
     p.add_argument("--tom-loss-on", choices=["shown", "all"], default="shown",
-                   help="TOM: losses on the try-on as the pipeline shows it, with the photo's own head and uncovered "
-                        "lower body (vton.tom.kept_region), or on every pixel of the TOM's output (CP-VTON)")
+                   help="TOM: losses on the try-on as the pipeline shows it, the photo outside the region a try-on "
+                        "changes (vton.tom.change_alpha), or on every pixel of the TOM's output (CP-VTON)")
+    p.add_argument("--adv-weight", type=float, default=0.0,
+                   help="TOM: weight of the least-squares adversarial loss of a patch discriminator (0: off)")
+    p.add_argument("--d-lr-ratio", type=float, default=4.0,
+                   help="TOM: the discriminator's learning rate as a multiple of the TOM's (two time-scale rule)")
+    p.add_argument("--backgrounds", type=float, default=0.0,
+                   help="GMM/TOM: probability of putting the person on another background (cut out by the parse)")
     p.add_argument("--tom-output-norm", action="store_true",
                    help="TOM: InstanceNorm on the output as the reference (it keeps renderings at zero mean)")
     p.add_argument("--init", help="start from these weights (run folder or model folder of the same stage and "
@@ -163,8 +171,21 @@ def build_model(args) -> GMM | TOM | HumanParser:
         return HumanParser(ParserConfig(widths=(w, 2 * w, 4 * w, 8 * w, 12 * w, 16 * w)))
     if args.stage == "gmm":
         return GMM(GMMConfig(ngf=args.ngf, garment_channels=3 if args.garment_input == "rgb" else 1))
-    return TOM(TOMConfig(ngf=args.ngf, in_channels=25, output_norm=args.tom_output_norm,
-                         keep_lower_body=args.tom_keep == "head+lower"))
+    channels = {"head": 25, "head+lower": 26, "agnostic": 27}[args.tom_input]
+    return TOM(TOMConfig(ngf=args.ngf, in_channels=channels, output_norm=args.tom_output_norm,
+                         person_input=args.tom_input))
+
+
+def widen_input(state: dict[str, torch.Tensor], model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A TOM state_dict with fewer input channels than ``model`` (25 or 26 -> 27): the first convolution gets zero
+    weights for the new channels, so fine-tuning starts from the trained network's output."""
+    key = "model.model.0.weight"
+    target = model.state_dict().get(key)
+    if key in state and target is not None and state[key].shape[1] < target.shape[1]:
+        weight = torch.zeros_like(target)
+        weight[:, :state[key].shape[1]] = state[key]
+        state = {**state, key: weight}
+    return state
 
 
 def dice_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -243,7 +264,8 @@ def main(args: argparse.Namespace) -> Path:
             return ParsingDataset(args.dataroot, args.split, args.pairs, seed=args.seed)
         human_parser = load_trained(args.parse_with, "parser") if args.parse_with else None
         return VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
-                            garment_masks=args.garment_masks, with_lower_body=args.stage == "tom", parser=human_parser)
+                            garment_masks=args.garment_masks, with_lower_body=args.stage == "tom", parser=human_parser,
+                            backgrounds=args.backgrounds, seed=args.seed)
     if distributed and not main_process:
         dist.barrier()
     dataset = make_dataset()
@@ -257,6 +279,10 @@ def main(args: argparse.Namespace) -> Path:
     model = build_model(args).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, args.steps, args.decay_from))
+    discriminator = d_optimizer = None
+    if args.stage == "tom" and args.adv_weight:
+        discriminator = PatchDiscriminator().to(device)
+        d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=args.lr, betas=(0.5, 0.999))
     step = 0
     checkpoint_file = out / "checkpoint.pt"
     if args.resume and checkpoint_file.is_file():
@@ -265,6 +291,9 @@ def main(args: argparse.Namespace) -> Path:
             raise SystemExit(f"{checkpoint_file} is a {state['stage']} run, not {args.stage}")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if discriminator is not None and "discriminator" in state:
+            discriminator.load_state_dict(state["discriminator"])
+            d_optimizer.load_state_dict(state["d_optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step = state["step"]
         torch.set_rng_state(state["rng"])
@@ -273,7 +302,7 @@ def main(args: argparse.Namespace) -> Path:
             truncate_log(out / "log.csv", step)
     elif args.init:
         init = load_trained(args.init, args.stage)
-        load_state_dict_checked(model, init.state_dict(), str(args.init))
+        load_state_dict_checked(model, widen_input(init.state_dict(), model), str(args.init))
         if main_process:
             log.info("initialised from %s", args.init)
     elif args.resume and main_process:
@@ -323,23 +352,21 @@ def main(args: argparse.Namespace) -> Path:
                 if args.grid_reg:
                     losses["grid"] = args.grid_reg * grid_regularization(grid.float())
             else:
-                with torch.no_grad():
-                    grid, _ = gmm.mirror_averaged(batch["representation"], gmm_garment_input(batch, garment_input))
-                    warped = warp(batch["garment"], grid, "border").float()
-                    warped_mask = warp(batch["garment_mask"], grid, "zeros").float()
-                rendered, mask = model(tom_input(raw_model.config, batch["representation"], batch["person"],
-                                                 batch["lower_body"], warped, warped_mask))
-                rendered, mask = rendered.float(), mask.float()
-                tryon = compose(warped, rendered, mask)
+                with torch.no_grad():  # the library's try-on, as the pipeline runs it (mirror-averaged warp)
+                    warped, warped_mask, _ = warp_garment(gmm, batch["representation"], batch["garment"],
+                                                          batch["garment_mask"])
+                result = render(model, PersonTensors.from_batch(batch), warped, warped_mask)
+                rendered, mask = result.rendered, result.comp
+                tryon = result.tryon if args.tom_loss_on == "shown" else result.network
                 person = batch["person"]
-                if args.tom_loss_on == "shown":
-                    tryon = torch.where(kept_region(batch["head"], batch["lower_body"], mask, warped_mask), person, tryon)
                 mask_target = batch["garment_region"] if args.tom_mask_target == "region" else warped_mask
                 losses = {"l1": F.l1_loss(tryon, person), "mask": F.l1_loss(mask, mask_target)}
                 if args.ssim_weight:
                     losses["ssim"] = args.ssim_weight * (1 - ssim((tryon + 1) / 2, (person + 1) / 2, data_range=1.0))
                 if perceptual is not None:
                     losses["vgg"] = perceptual(tryon, person)
+                if discriminator is not None:
+                    losses["adv"] = args.adv_weight * lsgan_loss(discriminator(tryon), real=True)
         loss = sum(losses.values())
         if not torch.isfinite(loss):
             raise SystemExit(f"loss is {loss.item()} at step {step}: stopping (last checkpoint is intact)")
@@ -347,6 +374,16 @@ def main(args: argparse.Namespace) -> Path:
         loss.backward()
         optimizer.step()
         scheduler.step()
+        if discriminator is not None:  # the discriminator's step, on the try-on just made and the photo
+            for group in d_optimizer.param_groups:
+                group["lr"] = args.d_lr_ratio * scheduler.get_last_lr()[0]
+            d_optimizer.zero_grad(set_to_none=True)
+            with autocast:
+                d_loss = (lsgan_loss(discriminator(person), real=True)
+                          + lsgan_loss(discriminator(tryon.detach()), real=False)) / 2
+            d_loss.backward()
+            d_optimizer.step()
+            losses["d"] = d_loss.detach()
         step += 1
         progress.update(1)
         window.append({k: v.item() for k, v in losses.items()})
@@ -354,7 +391,7 @@ def main(args: argparse.Namespace) -> Path:
         # 4. logs, samples, checkpoints (main process only)
         if main_process and (step % args.log_every == 0 or step == args.steps):
             elapsed = time.time() - started
-            row = {"step": step, "loss": sum(sum(w.values()) for w in window) / len(window),
+            row = {"step": step, "loss": sum(sum(v for k, v in w.items() if k != "d") for w in window) / len(window),
                    **{k: sum(w[k] for w in window) / len(window) for k in window[0]},
                    "lr": scheduler.get_last_lr()[0], "s_per_step": elapsed / len(window)}
             new_file = not log_file.is_file()
@@ -378,10 +415,12 @@ def main(args: argparse.Namespace) -> Path:
             grid_image = torch.cat([r.detach()[:4].cpu() for r in rows], 0)
             save_image((grid_image + 1) / 2, out / "samples" / f"step_{step:07d}.png", nrow=min(4, rows[0].shape[0]))
         if main_process and (step % args.save_every == 0 or step == last):
-            atomic_save({"stage": args.stage, "step": step, "model": raw_model.state_dict(),
-                         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                         "rng": torch.get_rng_state(), "args": {k: v for k, v in vars(args).items()}},
-                        checkpoint_file)
+            state = {"stage": args.stage, "step": step, "model": raw_model.state_dict(),
+                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                     "rng": torch.get_rng_state(), "args": {k: v for k, v in vars(args).items()}}
+            if discriminator is not None:
+                state |= {"discriminator": discriminator.state_dict(), "d_optimizer": d_optimizer.state_dict()}
+            atomic_save(state, checkpoint_file)
     progress.close()
     if main_process and step >= args.steps:
         save_model(raw_model, out / "model")
