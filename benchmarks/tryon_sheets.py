@@ -60,6 +60,18 @@ def row(number: int, photo: Image.Image, garment: Image.Image, result, figure: f
     return out
 
 
+def refused_row(number: int, photo: Image.Image, message: str) -> Image.Image:
+    """The photo and the pipeline's message, for a photo it refuses (e.g. no head)."""
+    photo = tile(photo)
+    out = Image.new("RGB", (photo.width + 4, TILE_HEIGHT + 4), "white")
+    out.paste(photo, (0, 2))
+    draw = ImageDraw.Draw(out)
+    draw.text((6, 6), f"#{number}  refused:", fill=(255, 0, 0))
+    for i, start in enumerate(range(0, len(message), 40)):
+        draw.text((6, 20 + 12 * i), message[start:start + 40], fill=(255, 0, 0))
+    return out
+
+
 def write_sheets(rows: list[Image.Image], out: Path, prefix: str) -> list[Path]:
     paths = []
     for start in range(0, len(rows), ROWS_PER_SHEET):
@@ -113,7 +125,7 @@ def main() -> None:
                 print(f"{kind} #{number} {person.name} + {garment.name}: {err}")
                 results.append({"kind": kind, "number": number, "person": person.name, "garment": garment.name,
                                 "error": str(err)})
-                rows[kind].append(tile(Image.open(person)))
+                rows[kind].append(refused_row(number, Image.open(person), str(err)))
                 continue
             person_mask = analysis.labels_in_photo(max_side=1024) > 0
             figure = background_change(analysis.photo, result.image, person_mask)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, SHARED, require_shared
 from vton.errors import InputError
 from vton.parsing import LABEL_GROUPS
 from vton.pipeline import TryOnPipeline
@@ -62,3 +62,50 @@ def test_a_photo_without_the_head_is_refused_with_advice(default_pipeline):
     headless = photo.crop((0, 75, 192, 256)).resize((384, 362))  # from below the chin
     with pytest.raises(InputError, match="head"):
         default_pipeline(headless, GARMENT)
+
+
+def test_a_skirt_the_parser_half_labels_dress_is_kept(default_pipeline):
+    """A wild photo (white top, patterned mini skirt) whose skirt the parser labels half "dress": the try-on keeps
+    the skirt, but where the new garment's footprint reaches over it, and still replaces the top."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "02849_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    labels = analysis.labels_in_photo()
+    skirt = np.isin(labels, [6, 12])
+    rows = np.nonzero(labels == 5)[0]
+    below_top = skirt & (np.arange(labels.shape[0])[:, None] > np.percentile(rows, 98) + 0.02 * labels.shape[0])
+    assert (labels[below_top] == 6).sum() > 10_000  # the case: much of the skirt is labelled dress
+    result = default_pipeline(analysis, GARMENT)
+    changed = np.abs(np.asarray(result.image).astype(int) - np.asarray(analysis.photo).astype(int)).max(2) > 0
+    assert changed[labels == 5].mean() > 0.8
+    assert changed[below_top].mean() < 0.1  # (without the rule: 0.59) the new garment may reach the waistband
+
+
+def test_old_long_sleeves_become_arms_in_the_persons_skin_tone(default_pipeline):
+    """A wild photo in a red long-sleeved top, a short-sleeved garment: the forearms that the red sleeves hid are
+    drawn in the skin tone the photo shows (neck, hands), not red and not the TOM's pale blur."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "01861_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    labels = analysis.labels_in_photo()
+    image = np.asarray(analysis.photo).astype(np.float32)
+    skin = cv2.erode(np.isin(labels, [10, 14, 15]).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    tone = np.median(image[skin], axis=0)
+    keypoints = analysis.keypoints_in_photo()
+    sleeves = np.zeros(labels.shape, bool)
+    for elbow, wrist in ((3, 4), (6, 7)):  # the middle third of each forearm, inside the old sleeve
+        assert keypoints[[elbow, wrist], 2].min() > 0
+        for t in np.linspace(0.33, 0.66, 12):
+            x, y = (1 - t) * keypoints[elbow, :2] + t * keypoints[wrist, :2]
+            sleeves[int(y) - 3:int(y) + 4, int(x) - 3:int(x) + 4] = True
+    sleeves &= labels == 5
+    assert sleeves.sum() > 200
+    result = np.asarray(default_pipeline(analysis, GARMENT).image).astype(np.float32)
+
+    def hue_and_brightness(pixels):  # chromaticity (r, g, b over their sum) and brightness relative to the tone's
+        return pixels / pixels.sum(-1, keepdims=True), pixels.sum(-1) / tone.sum()
+
+    hue, _ = hue_and_brightness(tone[None])
+    old_hue, _ = hue_and_brightness(image[sleeves])
+    new_hue, brightness = hue_and_brightness(result[sleeves])
+    assert np.median(np.linalg.norm(old_hue - hue, axis=1)) > 0.15  # the red sleeves
+    assert np.median(np.linalg.norm(new_hue - hue, axis=1)) < 0.02  # the skin's hue ...
+    assert 0.75 < np.median(brightness) < 1.2  # ... shaded by the light on the old sleeves

@@ -17,6 +17,7 @@ from .pose import COCO18_CORRECTION, PersonDetection, PersonDetector, face_oval_
 from .parsing import HumanParser, labels_at_photo, labels_in_window
 from .representation import (HEAD_LABELS, PersonMasks, head_mask, lower_body_mask, masks_from_labels,
                              person_representation, smooth_mask)
+from .skin import under_old_garment
 
 DETECT_MAX_SIDE = 1024  # the first, whole-photo detection runs on a copy at most this large
 # How VITON frames its persons, in network pixels (medians over 497 held-out VITON photos, MediaPipe joints): the
@@ -76,21 +77,42 @@ class PersonAnalysis:
         """
         if size in self._window_masks:
             return self._window_masks[size]
-        width, height = size
+        height = size[1]
         if self.parse is None:
             upper, head = (cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
                            for m in (self.masks.upper, self.masks.head))
         else:
-            window = np.asarray(self.framing.crop(self.photo, size))
-            labels = labels_in_window(self.parse, window)
-            keypoints = self.keypoints.copy()
-            keypoints[:, :2] *= height / NET_HEIGHT
+            _, labels, keypoints = self._window(size)
             masks = masks_from_labels(labels, keypoints)
             grow = 2 * max(1, round(height / NET_HEIGHT)) + 1
             upper = cv2.dilate(masks.upper.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
             upper, head = (cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0) for m in (upper, masks.head))
         self._window_masks[size] = (upper, head)
         return upper, head
+
+    def under_garment(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+        """What the old upper garment hides, drawn over the framed window at ``size`` (W, H): the person's skin
+        and the background (:func:`vton.skin.under_old_garment`); None without the parser (or without the joints
+        or any visible skin). Computed once per size."""
+        key = ("under", size)
+        if key not in self._window_masks:
+            under = None
+            if self.parse is not None:
+                window, labels, keypoints = self._window(size)
+                under = under_old_garment(window, labels, keypoints, self.masks_in_window(size)[0])
+            self._window_masks[key] = under
+        return self._window_masks[key]
+
+    def _window(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The framed window of the photo at ``size`` (W, H) as (H, W, 3) uint8, its guided labels, and the
+        keypoints in its pixels (cached)."""
+        key = ("window", size)
+        if key not in self._window_masks:
+            window = np.asarray(self.framing.crop(self.photo, size))
+            keypoints = self.keypoints.copy()
+            keypoints[:, :2] *= size[1] / NET_HEIGHT
+            self._window_masks[key] = (window, labels_in_window(self.parse, window), keypoints)
+        return self._window_masks[key]
 
     def keypoints_in_photo(self) -> np.ndarray:
         """(18, 3) keypoints in the photo's pixels (missing joints stay 0, 0, 0)."""

@@ -27,6 +27,7 @@ from .tom import TOM, change_alpha, compose
 from .tryon import PersonTensors, render, warp_garment
 from .visualize import draw_keypoints, representation_preview, tensor_to_image
 
+COMP_CONTRAST = 2.5  # see _paste
 MAX_WORK_HEIGHT = 1024  # the high-resolution composite is computed at most this tall, then resized to the photo
 
 
@@ -216,9 +217,17 @@ class TryOnPipeline:
             return F.interpolate(t[None].float(), size=(work_h, work_w), mode=mode, align_corners=False)
 
         upper, head = (torch.from_numpy(m)[None, None].to(dev) for m in analysis.masks_in_window((work_w, work_h)))
-        comp_hi = up(comp, "bilinear").clamp(0, 1)
+        # the TOM's composition mask, steeper: where it hesitates (0.2-0.8, at the garment's edges and over arms),
+        # a half-transparent garment reads as a ghost; upsampled 4-5x, as a smeared edge
+        comp_hi = ((up(comp, "bilinear") - 0.5) * COMP_CONTRAST + 0.5).clamp(0, 1)
         alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
-        tryon_hi = compose(warped_hi, up(rendered, "bicubic").clamp(-1, 1), comp_hi * warped_mask_hi)
+        rendered_hi = up(rendered, "bicubic").clamp(-1, 1)
+        under = analysis.under_garment((work_w, work_h))
+        if under is not None:  # the person's skin and the background where the old garment was, drawn sharp
+            image, weight = (torch.from_numpy(a).to(dev) for a in under)
+            weight = weight[None, None]
+            rendered_hi = rendered_hi * (1 - weight) + (image.permute(2, 0, 1)[None] / 127.5 - 1) * weight
+        tryon_hi = compose(warped_hi, rendered_hi, comp_hi * warped_mask_hi)
         alpha_image = Image.fromarray((alpha[0, 0] * 255 + 0.5).clamp(0, 255).byte().cpu().numpy())
 
         size = (max(1, round(framing.width)), max(1, round(framing.height)))

@@ -31,6 +31,8 @@ HEAD_LABELS = (1, 2, 4, 13)  # LIP: hat, hair, sunglasses, face
 GARMENT_LABELS = (5, 6, 7)  # LIP: upper-clothes, dress, coat
 LOWER_BODY_LABELS = (8, 9, 12, 16, 17, 18, 19)  # LIP: socks, pants, skirt, legs, shoes
 NECK_LABEL = 10  # our parser's neck and bare torso skin (see vton.parsing)
+UPPER_CLOTHES_LABEL, DRESS_LABEL, SKIRT_LABEL = 5, 6, 12
+WAIST_ABOVE_HIPS = 0.25  # without a top to end it, a dress's waist: this fraction of shoulder-to-hip above the hips
 ARM_LABELS = (3, 14, 15)  # LIP: glove, left arm, right arm
 # The lower body of a photo starts this many torso lengths (neck to hips) below the hips. On 1,500 VITON training
 # photos the worn garment ends at a median of 0.03 torso lengths below the hips and above 0.25 in 94% of them;
@@ -184,9 +186,12 @@ def masks_from_labels(labels: np.ndarray, keypoints: np.ndarray) -> PersonMasks:
     COCO neck joint), not the skin a neckline shows below it; lower: trousers, skirt, legs, socks and shoes;
     upper: upper-clothes, dress, coat; hidden: :func:`hidden_region`.
 
+    A dress below the waist is the lower body (:func:`dress_below_waist_as_skirt`).
+
     Args:
         labels: (H, W) uint8 labels; keypoints: (18, 3) COCO-18 in the same pixels.
     """
+    labels = dress_below_waist_as_skirt(labels, keypoints)
     head = np.isin(labels, HEAD_LABELS)
     neck = labels == NECK_LABEL
     if keypoints[1, 2] > 0:
@@ -194,6 +199,37 @@ def masks_from_labels(labels: np.ndarray, keypoints: np.ndarray) -> PersonMasks:
     head |= neck
     return PersonMasks(person=labels > 0, head=head, lower=np.isin(labels, LOWER_BODY_LABELS),
                        upper=garment_region(labels), hidden=hidden_region(labels, keypoints, head))
+
+
+def dress_below_waist_as_skirt(labels: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    """Relabel the "dress" below the waist as skirt: an upper-garment try-on keeps it.
+
+    Why: a top replaces what is above the waist. The skirt of a dress stays in the photo, and so does a skirt or
+    trousers that the parser half-labels "dress" under a top (seen on wild photos: the top of a patterned skirt
+    becomes dress, and was repainted). The waist is the bottom of the upper-clothes (98th percentile of its rows)
+    when a top covers a real area, else WAIST_ABOVE_HIPS of the torso above the hip joints. Without hips or
+    shoulders (a photo cropped at the chest), nothing changes.
+
+    Args:
+        labels: (H, W) uint8 LIP labels; keypoints: (18, 3) COCO-18 in the same pixels.
+    Returns:
+        a copy of ``labels`` (or ``labels`` itself when there is no dress).
+    """
+    dress = labels == DRESS_LABEL
+    if not dress.any():
+        return labels
+    rows = np.nonzero(labels == UPPER_CLOTHES_LABEL)[0]
+    if rows.size > 0.2 * dress.sum():
+        waist = np.percentile(rows, 98)
+    else:
+        hips, shoulders = keypoints[[8, 11]], keypoints[[2, 5]]
+        if not (hips[:, 2] > 0).any() or not (shoulders[:, 2] > 0).any():
+            return labels
+        hip = hips[hips[:, 2] > 0, 1].mean()
+        waist = hip - WAIST_ABOVE_HIPS * (hip - shoulders[shoulders[:, 2] > 0, 1].mean())
+    out = labels.copy()
+    out[dress & (np.arange(labels.shape[0])[:, None] > waist)] = SKIRT_LABEL
+    return out
 
 
 def garment_region(parse: np.ndarray) -> np.ndarray:

@@ -1,0 +1,151 @@
+"""What lies under the old garment's sleeves where the new garment does not cover them, drawn at the photo's
+resolution: the person's own arms, and the photo's background beside them.
+
+The TOM draws this at 256x192, and upsampled 4-5x into a photo its drawing reads as a blurry ghost of the old
+sleeves (old long sleeves, a new short-sleeved top). Here the arms come from the joints (bands along shoulder ->
+elbow -> wrist), clipped to the old garment's outline (a sleeve's outline is its arm's), coloured with the skin the
+photo shows (arms, neck; the face when they show too little), shaded like a cylinder and given the photo's grain;
+what the arms do not fill is the background, inpainted from the photo around the old garment. The torso (from the
+shoulders to the hips, widened) stays the TOM's: painted flat, a torso reads as a cut-out, and where the new garment
+falls short of the old one the TOM's drawing extends the garment more plausibly.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .representation import ARM_LABELS, NECK_LABEL
+
+UPPER_ARM_RADIUS = 0.13  # radius of the upper arm, as a fraction of the shoulder width (joint to joint)
+FOREARM_RADIUS = 0.10
+TORSO_WIDEN = (0.10, 0.30)  # the torso's outline beyond the shoulder / hip joints, fraction of their distance
+TORSO_ABOVE_SHOULDERS = 0.6  # and above the shoulder joints (the shoulders' tops and the neck), of their width
+SHADE_DEPTH = 0.22  # a limb's edge is this much darker than its middle
+LIGHT_BLUR = 0.03  # the old garment's shading, blurred with this sigma (fraction of the height), lights the skin
+LIGHT_RANGE = (0.85, 1.10)
+MAX_GRAIN = 3.0  # grey levels: at 256 px the fine detail of skin is mostly edges and JPEG blocks, not grain
+SKIN_LABELS = ARM_LABELS + (NECK_LABEL,)
+FACE_LABEL = 13
+MIN_SKIN_PIXELS = 40
+INPAINT_SCALE = 4  # the background is inpainted at 1/4 of the resolution (it is smooth; Telea's cost grows with area)
+
+
+def body_model(keypoints: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Arms (capsules shoulder -> elbow -> wrist) and torso (shoulders to hips, widened) as (H, W) bool masks.
+
+    Args:
+        keypoints: (18, 3) COCO-18 in the same pixels (confidence 0: missing).
+    Returns:
+        (arms, torso), or None without both shoulders.
+    """
+    if (keypoints[[2, 5], 2] <= 0).any():
+        return None
+    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    arms = np.zeros((height, width), np.uint8)
+    for shoulder, elbow, wrist in ((2, 3, 4), (5, 6, 7)):
+        for a, b, radius in ((shoulder, elbow, UPPER_ARM_RADIUS), (elbow, wrist, FOREARM_RADIUS)):
+            if keypoints[a, 2] > 0 and keypoints[b, 2] > 0:
+                # a band between the joints, round at the elbow and the wrist, cut square at the shoulder (a round
+                # cap there would stick out above the shoulder line); past the wrist by half a radius (the cuff)
+                r = max(1.0, radius * shoulder_width)
+                start, end = keypoints[a, :2].astype(np.float64), keypoints[b, :2].astype(np.float64)
+                along = (end - start) / max(1e-6, float(np.linalg.norm(end - start)))
+                if b == wrist:
+                    end = end + 0.5 * r * along
+                side = np.array([-along[1], along[0]]) * r
+                band = np.round([start + side, end + side, end - side, start - side]).astype(np.int32)
+                cv2.fillConvexPoly(arms, band, 1)
+                for centre in (end, start) if a == elbow else (end,):
+                    cv2.circle(arms, _pixel(centre), int(np.rint(r)), 1, -1)
+    right, left = keypoints[2, :2], keypoints[5, :2]
+    across = (left - right) / max(shoulder_width, 1e-6)
+    if keypoints[8, 2] > 0 and keypoints[11, 2] > 0:
+        hip_r, hip_l = keypoints[8, :2], keypoints[11, :2]
+    else:  # hips out of the photo: a torso of the usual proportions
+        down = np.array([-across[1], across[0]]) * 1.6 * shoulder_width
+        hip_r, hip_l = right + down + 0.15 * shoulder_width * across, left + down - 0.15 * shoulder_width * across
+    hip_width = float(np.linalg.norm(hip_l - hip_r))
+    shoulder_r = right - TORSO_WIDEN[0] * shoulder_width * across
+    shoulder_l = left + TORSO_WIDEN[0] * shoulder_width * across
+    up = np.array([across[1], -across[0]]) * TORSO_ABOVE_SHOULDERS * shoulder_width  # the shoulders' tops, the neck
+    outline = np.array([shoulder_r + up, shoulder_l + up, shoulder_l, hip_l + TORSO_WIDEN[1] * hip_width * across,
+                        hip_r - TORSO_WIDEN[1] * hip_width * across, shoulder_r])
+    torso = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(torso, [np.round(outline).astype(np.int32)], 1)
+    return arms > 0, torso > 0
+
+
+def _pixel(point: np.ndarray) -> tuple[int, int]:
+    return int(np.rint(point[0])), int(np.rint(point[1]))
+
+
+def _cylinder(region: np.ndarray, radius: float) -> np.ndarray:
+    """(H, W) float32 shading in [1 - SHADE_DEPTH, 1] of a rounded body part (a limb): 1 deeper than ``radius``
+    inside ``region``, falling like a cylinder's lit profile towards its outline."""
+    depth = np.clip(cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3) / max(1.0, radius), 0, 1)
+    return (1 - SHADE_DEPTH * (1 - np.sqrt(1 - (1 - depth) ** 2))).astype(np.float32)
+
+
+def skin_colour(photo: np.ndarray, labels: np.ndarray, exclude: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The person's skin colour and the photo's grain on it, from the skin it shows.
+
+    The median over the arms, the bare neck and torso; over the face when they show too little (it is often made
+    up, or lit otherwise). Edges are left out (eroded 2 px): there the parse blends skin with what is beside it.
+
+    Args:
+        photo: (H, W, 3) uint8; labels: (H, W) uint8 LIP labels; exclude: (H, W) bool pixels not to sample.
+    Returns:
+        (RGB float32 (3,), grain: std of the fine detail of the grey values), or None without visible skin.
+    """
+    grey = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    detail = grey - cv2.GaussianBlur(grey, (0, 0), 1.5)
+    for group in (SKIN_LABELS, (FACE_LABEL,)):
+        region = cv2.erode((np.isin(labels, group) & ~exclude).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        if region.sum() >= MIN_SKIN_PIXELS:
+            return np.median(photo[region].astype(np.float32), axis=0), float(np.std(detail[region]))
+    return None
+
+
+def under_old_garment(window: np.ndarray, labels: np.ndarray, keypoints: np.ndarray,
+                      upper: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """What to show under the old upper garment, where the new garment leaves it uncovered.
+
+    Args:
+        window: (H, W, 3) uint8 the framed window of the photo; labels: (H, W) uint8 its labels (guided, see
+            :func:`vton.parsing.labels_in_window`); keypoints: (18, 3) COCO-18 in the window's pixels;
+        upper: (H, W) float32 in [0, 1], the old upper garment (soft edges).
+    Returns:
+        (image (H, W, 3) float32 in [0, 255], weight (H, W) float32 in [0, 1]: how much of it replaces the TOM's
+        drawing), or None when the joints or the skin are not seen (the TOM's drawing stays).
+    """
+    height, width = labels.shape
+    body = body_model(keypoints, height, width)
+    garment = upper > 0.5
+    skin = skin_colour(window, labels, garment)
+    if body is None or skin is None or not garment.any():
+        return None
+    arms, torso = body
+    colour, grain = skin
+    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    limbs = arms & ~torso & garment
+    shade = _cylinder(limbs, FOREARM_RADIUS * shoulder_width)
+    # the light falling on the body: the old garment's own shading, its prints and folds blurred away
+    grey = cv2.cvtColor(window, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    sigma = LIGHT_BLUR * height
+    light = cv2.GaussianBlur(grey * garment, (0, 0), sigma) / np.maximum(
+        cv2.GaussianBlur(garment.astype(np.float32), (0, 0), sigma), 1e-3)
+    light = np.clip(light / max(1.0, float(np.median(grey[garment]))), *LIGHT_RANGE)
+    noise = np.random.default_rng(0).standard_normal((height, width)).astype(np.float32) * min(grain, MAX_GRAIN)
+    skin_image = np.clip(colour[None, None] * (shade * light)[..., None] + noise[..., None], 0, 255)
+    # the background the old garment hid, from the photo around it (at low resolution: backgrounds are smooth)
+    small = cv2.resize(window, (max(1, width // INPAINT_SCALE), max(1, height // INPAINT_SCALE)),
+                       interpolation=cv2.INTER_AREA)
+    hole = cv2.dilate(cv2.resize(garment.astype(np.uint8), small.shape[1::-1], interpolation=cv2.INTER_NEAREST),
+                      np.ones((5, 5), np.uint8))
+    background = cv2.resize(cv2.inpaint(small, hole, 3, cv2.INPAINT_TELEA), (width, height),
+                            interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    body_soft = cv2.GaussianBlur(limbs.astype(np.float32), (0, 0), 1.0)
+    image = skin_image * body_soft[..., None] + background * (1 - body_soft[..., None])
+    # the arms and the background beside them; the torso stays the TOM's (see the module's docstring)
+    weight = 1 - cv2.GaussianBlur(torso.astype(np.float32), (0, 0), 2.0)
+    return image.astype(np.float32), (weight * upper).astype(np.float32)
