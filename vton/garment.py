@@ -1,7 +1,7 @@
 """In-shop garment photos: the garment mask (automatic, a user mask, or the image's alpha) and 3:4 framing."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -114,12 +114,16 @@ class GarmentInput:
     image: np.ndarray
     mask: np.ndarray
     source: str
+    _crops: dict = field(default_factory=dict, repr=False, compare=False)
 
     def crop(self, size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
-        """The framed garment and its mask at ``size`` (W, H), e.g. for warping at a photo's full resolution."""
-        mask = Image.fromarray(self.mask_full.astype(np.uint8) * 255)
-        return (self.framing.crop(self.photo, size),
-                self.framing.crop(mask, size, fill=0, resample=Image.Resampling.BILINEAR))
+        """The framed garment and its mask at ``size`` (W, H), e.g. for warping at a photo's full resolution
+        (remembered per size: a garment tried on many persons)."""
+        if size not in self._crops:
+            mask = Image.fromarray(self.mask_full.astype(np.uint8) * 255)
+            self._crops[size] = (self.framing.crop(self.photo, size),
+                                 self.framing.crop(mask, size, fill=0, resample=Image.Resampling.BILINEAR))
+        return self._crops[size]
 
 
 def prepare_garment(source, mask=None, name: str = "garment image") -> GarmentInput:

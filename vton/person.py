@@ -54,12 +54,16 @@ class PersonAnalysis:
     num_persons: int
     parse: torch.Tensor | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    _window_masks: dict = field(default_factory=dict, repr=False)
+    _window_masks: dict = field(default_factory=dict, repr=False)  # caches: per window size, and the labels
 
     @property
     def labels(self) -> np.ndarray | None:
         """(256, 192) uint8 labels of the framed person (see :mod:`vton.parsing`), or None without a parser."""
-        return None if self.parse is None else self.parse.argmax(0).numpy().astype(np.uint8)
+        if self.parse is None:
+            return None
+        if "labels" not in self._window_masks:  # an argmax over 20 maps: ~8 ms, asked for several times a try-on
+            self._window_masks["labels"] = self.parse.argmax(0).numpy().astype(np.uint8)
+        return self._window_masks["labels"]
 
     def labels_in_photo(self, max_side: int | None = None) -> np.ndarray:
         """(H, W) uint8 labels at the photo's own resolution, edges refined on the photo (guided filter)."""

@@ -201,8 +201,10 @@ class TryOnPipeline:
             the photo with the garment, and the change alpha over the window (mode 'L', work resolution).
         """
         framing = analysis.framing
-        work_h = int(min(max(round(framing.height), NET_HEIGHT), MAX_WORK_HEIGHT))
-        work_w = round(work_h * NET_WIDTH / NET_HEIGHT)
+        work_w, work_h = framing.photo_size()
+        if not NET_HEIGHT <= work_h <= MAX_WORK_HEIGHT:  # else photo pixels 1:1 (no resampling in or out)
+            work_h = int(min(max(work_h, NET_HEIGHT), MAX_WORK_HEIGHT))
+            work_w = round(work_h * NET_WIDTH / NET_HEIGHT)
         dev = self.device
         cloth_hi, mask_hi = garment.crop((work_w, work_h))
         cloth_hi = torch.tensor(np.asarray(cloth_hi)).permute(2, 0, 1)[None].to(dev).float() / 127.5 - 1
@@ -233,6 +235,9 @@ class TryOnPipeline:
         size = (max(1, round(framing.width)), max(1, round(framing.height)))
         offset = (round(framing.left), round(framing.top))
         out = analysis.photo.copy()
-        out.paste(tensor_to_image(tryon_hi[0]).resize(size, Image.Resampling.LANCZOS), offset,
-                  alpha_image.resize(size, Image.Resampling.BILINEAR))
+        tryon_image = tensor_to_image(tryon_hi[0])
+        if size != tryon_image.size:
+            tryon_image = tryon_image.resize(size, Image.Resampling.LANCZOS)
+        out.paste(tryon_image, offset, alpha_image if size == alpha_image.size
+                  else alpha_image.resize(size, Image.Resampling.BILINEAR))
         return out, alpha_image

@@ -126,26 +126,39 @@ def under_old_garment(window: np.ndarray, labels: np.ndarray, keypoints: np.ndar
         return None
     arms, torso = body
     colour, grain = skin
-    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
-    limbs = arms & ~torso & garment
-    shade = _cylinder(limbs, FOREARM_RADIUS * shoulder_width)
-    # the light falling on the body: the old garment's own shading, its prints and folds blurred away
-    grey = cv2.cvtColor(window, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    sigma = LIGHT_BLUR * height
-    light = cv2.GaussianBlur(grey * garment, (0, 0), sigma) / np.maximum(
-        cv2.GaussianBlur(garment.astype(np.float32), (0, 0), sigma), 1e-3)
-    light = np.clip(light / max(1.0, float(np.median(grey[garment]))), *LIGHT_RANGE)
-    noise = np.random.default_rng(0).standard_normal((height, width)).astype(np.float32) * min(grain, MAX_GRAIN)
-    skin_image = np.clip(colour[None, None] * (shade * light)[..., None] + noise[..., None], 0, 255)
-    # the background the old garment hid, from the photo around it (at low resolution: backgrounds are smooth)
-    small = cv2.resize(window, (max(1, width // INPAINT_SCALE), max(1, height // INPAINT_SCALE)),
-                       interpolation=cv2.INTER_AREA)
-    hole = cv2.dilate(cv2.resize(garment.astype(np.uint8), small.shape[1::-1], interpolation=cv2.INTER_NEAREST),
-                      np.ones((5, 5), np.uint8))
-    background = cv2.resize(cv2.inpaint(small, hole, 3, cv2.INPAINT_TELEA), (width, height),
-                            interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    body_soft = cv2.GaussianBlur(limbs.astype(np.float32), (0, 0), 1.0)
-    image = skin_image * body_soft[..., None] + background * (1 - body_soft[..., None])
     # the arms and the background beside them; the torso stays the TOM's (see the module's docstring)
-    weight = 1 - cv2.GaussianBlur(torso.astype(np.float32), (0, 0), 2.0)
-    return image.astype(np.float32), (weight * upper).astype(np.float32)
+    weight = (1 - cv2.GaussianBlur(torso.astype(np.float32), (0, 0), 2.0)) * upper
+    rows, cols = np.nonzero(weight > 1e-3)
+    if rows.size == 0:
+        return None
+    # the rest is drawn in the box around the sleeves (a fraction of the window: ~5x faster at 1024 px)
+    margin = max(4, height // 32)
+    y0, y1 = max(0, rows.min() - margin), min(height, rows.max() + margin + 1)
+    x0, x1 = max(0, cols.min() - margin), min(width, cols.max() + margin + 1)
+    box = (slice(y0, y1), slice(x0, x1))
+    crop, sleeves = window[box], garment[box]
+    small_size = (max(1, (x1 - x0) // INPAINT_SCALE), max(1, (y1 - y0) // INPAINT_SCALE))
+    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    limbs = (arms & ~torso)[box] & sleeves
+    shade = _cylinder(limbs, FOREARM_RADIUS * shoulder_width)
+    # the light falling on the arms: the old sleeves' own shading, their prints and folds blurred away (at low
+    # resolution: it is smooth)
+    grey = cv2.resize(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32), small_size,
+                      interpolation=cv2.INTER_AREA)
+    inside = cv2.resize(sleeves.astype(np.float32), small_size, interpolation=cv2.INTER_AREA)
+    sigma = LIGHT_BLUR * height / INPAINT_SCALE
+    light = cv2.GaussianBlur(grey * inside, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(inside, (0, 0), sigma), 1e-3)
+    level = float(np.median(grey[inside > 0.5])) if (inside > 0.5).any() else float(grey.mean())
+    light = cv2.resize(np.clip(light / max(1.0, level), *LIGHT_RANGE), (x1 - x0, y1 - y0),
+                       interpolation=cv2.INTER_LINEAR)
+    noise = cv2.randn(np.empty(limbs.shape, np.float32), 0.0, min(grain, MAX_GRAIN))
+    skin_image = np.clip(colour[None, None] * (shade * light)[..., None] + noise[..., None], 0, 255)
+    # the background the old sleeves hid, inpainted from the photo around them
+    hole = cv2.dilate(cv2.resize(sleeves.astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST),
+                      np.ones((5, 5), np.uint8))
+    background = cv2.resize(cv2.inpaint(cv2.resize(crop, small_size, interpolation=cv2.INTER_AREA), hole, 3,
+                                        cv2.INPAINT_TELEA), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    body_soft = cv2.GaussianBlur(limbs.astype(np.float32), (0, 0), 1.0)[..., None]
+    image = np.zeros((height, width, 3), np.float32)
+    image[box] = skin_image * body_soft + background.astype(np.float32) * (1 - body_soft)
+    return image, weight.astype(np.float32)
