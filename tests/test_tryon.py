@@ -109,3 +109,22 @@ def test_old_long_sleeves_become_arms_in_the_persons_skin_tone(default_pipeline)
     assert np.median(np.linalg.norm(old_hue - hue, axis=1)) > 0.15  # the red sleeves
     assert np.median(np.linalg.norm(new_hue - hue, axis=1)) < 0.02  # the skin's hue ...
     assert 0.75 < np.median(brightness) < 1.2  # ... shaded by the light on the old sleeves
+
+
+def test_the_skirt_of_a_dress_is_kept(default_pipeline):
+    """A wild full-body photo of a white dress that the parser labels upper-clothes down to the knees: a top
+    replaces the dress above the waist and keeps its skirt (before: repainted, with holes and blurred blocks)."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "053514_0.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    labels = analysis.labels_in_photo()
+    keypoints = analysis.keypoints_in_photo()
+    assert (keypoints[[2, 5, 8, 11], 2] > 0).all()
+    hip, shoulders = keypoints[[8, 11], 1].mean(), keypoints[[2, 5], 1].mean()
+    rows = np.arange(labels.shape[0])[:, None]
+    garment = np.isin(labels, LABEL_GROUPS["upper"])
+    skirt = garment & (rows > hip + 0.2 * (hip - shoulders))
+    assert skirt.sum() > 20_000  # the case: the dress's skirt is labelled as the upper garment
+    result = default_pipeline(analysis, GARMENT)
+    changed = np.abs(np.asarray(result.image).astype(int) - np.asarray(analysis.photo).astype(int)).max(2) > 0
+    assert changed[garment & (rows < hip - 0.4 * (hip - shoulders))].mean() > 0.8  # the bodice: replaced
+    assert changed[skirt].mean() < 0.05

@@ -33,6 +33,7 @@ LOWER_BODY_LABELS = (8, 9, 12, 16, 17, 18, 19)  # LIP: socks, pants, skirt, legs
 NECK_LABEL = 10  # our parser's neck and bare torso skin (see vton.parsing)
 UPPER_CLOTHES_LABEL, DRESS_LABEL, SKIRT_LABEL = 5, 6, 12
 WAIST_ABOVE_HIPS = 0.25  # without a top to end it, a dress's waist: this fraction of shoulder-to-hip above the hips
+LONG_GARMENT = 0.5  # an upper garment reaching this fraction of shoulder-to-hip below the hips is a dress
 ARM_LABELS = (3, 14, 15)  # LIP: glove, left arm, right arm
 # The lower body of a photo starts this many torso lengths (neck to hips) below the hips. On 1,500 VITON training
 # photos the worn garment ends at a median of 0.03 torso lengths below the hips and above 0.25 in 94% of them;
@@ -202,33 +203,45 @@ def masks_from_labels(labels: np.ndarray, keypoints: np.ndarray) -> PersonMasks:
 
 
 def dress_below_waist_as_skirt(labels: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
-    """Relabel the "dress" below the waist as skirt: an upper-garment try-on keeps it.
+    """Relabel a dress below the waist as skirt: an upper-garment try-on keeps it.
 
     Why: a top replaces what is above the waist. The skirt of a dress stays in the photo, and so does a skirt or
     trousers that the parser half-labels "dress" under a top (seen on wild photos: the top of a patterned skirt
-    becomes dress, and was repainted). The waist is the bottom of the upper-clothes (98th percentile of its rows)
-    when a top covers a real area, else WAIST_ABOVE_HIPS of the torso above the hip joints. Without hips or
-    shoulders (a photo cropped at the chest), nothing changes.
+    becomes dress, and was repainted). A dress is the "dress" label, or any upper garment reaching more than
+    LONG_GARMENT of the torso below the hip joints (the parser often calls a plain dress upper-clothes; in VITON 97%
+    of the tops end above that). The waist is the bottom of the upper-clothes (98th percentile of its rows) when a
+    top covers a real area beside a "dress", else WAIST_ABOVE_HIPS of the torso above the hip joints. Without hips
+    or shoulders (a photo cropped at the chest), only the first case applies.
 
     Args:
         labels: (H, W) uint8 LIP labels; keypoints: (18, 3) COCO-18 in the same pixels.
     Returns:
-        a copy of ``labels`` (or ``labels`` itself when there is no dress).
+        a copy of ``labels`` (or ``labels`` itself when nothing changes).
     """
+    rows = np.arange(labels.shape[0])[:, None]
+    hips, shoulders = keypoints[[8, 11]], keypoints[[2, 5]]
+    hip = torso = None
+    if (hips[:, 2] > 0).any() and (shoulders[:, 2] > 0).any():
+        hip = float(hips[hips[:, 2] > 0, 1].mean())
+        torso = hip - float(shoulders[shoulders[:, 2] > 0, 1].mean())
     dress = labels == DRESS_LABEL
-    if not dress.any():
-        return labels
-    rows = np.nonzero(labels == UPPER_CLOTHES_LABEL)[0]
-    if rows.size > 0.2 * dress.sum():
-        waist = np.percentile(rows, 98)
-    else:
-        hips, shoulders = keypoints[[8, 11]], keypoints[[2, 5]]
-        if not (hips[:, 2] > 0).any() or not (shoulders[:, 2] > 0).any():
+    top_rows = np.nonzero(labels == UPPER_CLOTHES_LABEL)[0]
+    out = labels
+    if dress.any():
+        if top_rows.size > 0.2 * dress.sum():
+            waist = np.percentile(top_rows, 98)
+        elif hip is not None:
+            waist = hip - WAIST_ABOVE_HIPS * torso
+        else:
             return labels
-        hip = hips[hips[:, 2] > 0, 1].mean()
-        waist = hip - WAIST_ABOVE_HIPS * (hip - shoulders[shoulders[:, 2] > 0, 1].mean())
-    out = labels.copy()
-    out[dress & (np.arange(labels.shape[0])[:, None] > waist)] = SKIRT_LABEL
+        out = labels.copy()
+        out[dress & (rows > waist)] = SKIRT_LABEL
+    if hip is not None and torso > 0:
+        garment = np.isin(out, GARMENT_LABELS)
+        garment_rows = np.nonzero(garment)[0]
+        if garment_rows.size and np.percentile(garment_rows, 99) > hip + LONG_GARMENT * torso:
+            out = out.copy() if out is labels else out
+            out[garment & (rows > hip - WAIST_ABOVE_HIPS * torso)] = SKIRT_LABEL
     return out
 
 
