@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from conftest import garment_path, viton_pairs
 from vton.gmm import warp
 from vton.image_io import load_image
-from vton.tps import TpsGridGen, mirror_theta, pixel_grid, tps_control_points, tps_grid_direct
+from vton.tps import TpsGridGen, mirror_theta, pixel_grid, tps_control_points, tps_grid_direct, upsample_grid
 
 
 def test_control_points_are_x_major():
@@ -36,6 +36,15 @@ def test_other_output_size_is_the_same_warp():
     small = gen(theta)
     for (i, j), (bi, bj) in [((0, 0), (0, 0)), ((255, 191), (511, 383)), ((0, 191), (0, 383))]:
         assert torch.allclose(small[:, i, j], big[:, bi, bj], atol=1e-5)
+
+
+def test_a_grid_upsampled_from_the_network_size_is_within_a_fifth_of_a_pixel():
+    torch.manual_seed(2)
+    theta = torch.randn(2, 50) * 0.1
+    exact = tps_grid_direct(theta.double(), 1024, 768).float()
+    approx = upsample_grid(TpsGridGen(256, 192)(theta), (1024, 768))
+    pixels = (approx - exact).abs() * torch.tensor([768 / 2, 1024 / 2])
+    assert 0 < pixels.max().item() < 0.25 and pixels.mean().item() < 0.02
 
 
 def test_zero_theta_is_identity_with_align_corners():

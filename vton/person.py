@@ -87,7 +87,7 @@ class PersonAnalysis:
                            for m in (self.masks.upper, self.masks.head))
         else:
             _, labels, keypoints = self._window(size)
-            masks = masks_from_labels(labels, keypoints)
+            masks = masks_from_labels(labels, keypoints, with_hidden=False)
             grow = 2 * max(1, round(height / NET_HEIGHT)) + 1
             upper = cv2.dilate(masks.upper.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
             upper, head = (cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0) for m in (upper, masks.head))

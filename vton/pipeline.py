@@ -19,6 +19,7 @@ from PIL import Image
 from .errors import InputError
 from .garment import GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
+from .tps import upsample_grid
 from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
@@ -206,10 +207,11 @@ class TryOnPipeline:
             work_h = int(min(max(work_h, NET_HEIGHT), MAX_WORK_HEIGHT))
             work_w = round(work_h * NET_WIDTH / NET_HEIGHT)
         dev = self.device
-        cloth_hi, mask_hi = garment.crop((work_w, work_h))
+        # the garment's window at the largest work size, once per garment; warping samples it at any size
+        cloth_hi, mask_hi = garment.crop((round(MAX_WORK_HEIGHT * NET_WIDTH / NET_HEIGHT), MAX_WORK_HEIGHT))
         cloth_hi = torch.tensor(np.asarray(cloth_hi)).permute(2, 0, 1)[None].to(dev).float() / 127.5 - 1
         mask_hi = torch.tensor(np.asarray(mask_hi))[None, None].to(dev).float() / 255
-        grid_hi = self.gmm.gridGen(theta.float(), size=(work_h, work_w))
+        grid_hi = upsample_grid(self.gmm.gridGen(theta.float()), (work_h, work_w))
         warped_hi, warped_mask_hi = warp(cloth_hi, grid_hi, "border"), warp(mask_hi, grid_hi, "zeros")
         # one pixel off the garment's outline: there the in-shop photo blends into its light background, which
         # would draw a pale line around the garment
