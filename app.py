@@ -27,12 +27,15 @@ from PIL import Image
 from vton.errors import ModelLoadError, VtonError
 from vton.image_io import MAX_PIXELS, load_image
 from vton.garment import GarmentInput
+from vton.live import LiveTryOn
 from vton.pipeline import TryOnPipeline, TryOnResult
 
 DEMO = Path(__file__).resolve().parent / "demo"
 MAX_FILE_SIZE = "15mb"  # per upload; images are also refused above MAX_PIXELS before they are decoded
 PREPARED_GARMENTS = 32  # garments kept prepared (mask, framing) from their choice to their try-ons
 KEPT_RESULTS = 64  # result files kept for download; older ones are deleted
+LIVE_STREAMS = 4  # live webcam streams served at once (each holds its own MediaPipe tracker); the oldest is closed
+LIVE_EVERY = 0.15  # seconds between the webcam frames sent (the try-on takes ~0.15 s per 640x480 frame here)
 log = logging.getLogger("app")
 
 INTRO = """
@@ -51,6 +54,10 @@ only (VITON's licence). Uploads: up to {MAX_FILE_SIZE.upper()} and {MAX_PIXELS /
 """
 CSS = """
 .tryon-error { color: #b91c1c; font-weight: 600; }
+"""
+LIVE_HELP = """
+**Live**: pick a garment, then start your webcam (the button under the video). Stand facing the camera, head to
+waist in view; every frame is dressed in the garment as you move. Nothing is stored.
 """
 MASK_HELP = ("The mask says which pixels of the garment photo are the garment (white). If the one above is wrong, "
              "paint your own (white garment on black, the size of the garment photo) and upload it here.")
@@ -185,38 +192,82 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
         return ((before, result.image), message, gr.update(value=str(out), visible=True), result.garment_mask,
                 steps, f"{seconds:.2f} s on {pipeline.device.type.upper()}: {stage_timings(result)}")
 
+    live_streams: OrderedDict[str, LiveTryOn] = OrderedDict()  # by session; the oldest closed beyond LIVE_STREAMS
+    live_lock = threading.Lock()
+
+    def live_frame(frame, garment_file, request: gr.Request):
+        """One webcam frame -> the frame dressed in the chosen garment, and a status line. A frame without a
+        person comes back as it is, with the reason."""
+        if frame is None:
+            return None, ""
+        garment_file = upload_path(garment_file) or garments[0]
+        key = request.session_hash or "local"
+        try:
+            garment = prepare(garment_file)
+            with live_lock:
+                live = live_streams.get(key)
+                if live is None or live.garment is not garment:
+                    if live is not None:
+                        live.close()
+                    live = live_streams[key] = LiveTryOn(pipeline, garment)
+                live_streams.move_to_end(key)
+                while len(live_streams) > LIVE_STREAMS:
+                    live_streams.popitem(last=False)[1].close()
+            start = time.perf_counter()
+            result = live(np.asarray(frame))
+        except VtonError as err:
+            return frame, f"{advice(err)}"
+        return result.image, f"{(time.perf_counter() - start) * 1000:.0f} ms per frame"
+
     with gr.Blocks(title="Virtual try-on (CP-VTON)") as demo:
         gr.Markdown(INTRO)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=5, min_width=300):
-                person = gr.Image(label="1. Your photo", sources=["upload", "webcam"], type="filepath", height=340,
-                                  elem_id="person-input")
-                gr.Markdown("**Example persons**: click one")
-                person_gallery = gr.Gallery(value=persons, show_label=False, columns=3, height=250,
-                                            allow_preview=False, object_fit="contain", elem_id="person-gallery",
-                                            buttons=[])
-            with gr.Column(scale=5, min_width=300):
-                garment = gr.Image(label="2. Garment", sources=["upload"], type="filepath", height=340,
-                                   elem_id="garment-input")
-                gr.Markdown("**Example garments**: click one")
-                gallery = gr.Gallery(value=garments, show_label=False, columns=3, height=370, allow_preview=False,
-                                     object_fit="contain", elem_id="garment-gallery", buttons=[])
-                mask_used = gr.Image(label="Garment mask used", interactive=False, height=160, image_mode="L",
-                                     elem_id="mask-used", buttons=[])
-                with gr.Accordion("Replace the garment mask", open=False):
-                    gr.Markdown(MASK_HELP)
-                    mask = gr.Image(label="Your own mask", sources=["upload"], type="filepath", image_mode="L",
-                                    height=160, elem_id="mask-input")
-            with gr.Column(scale=8, min_width=340):
-                run = gr.Button("3. Try on", variant="primary", size="lg", elem_id="tryon-button")
-                result = gr.ImageSlider(label="Before / after: drag the handle", type="pil", height=600,
-                                        interactive=False, elem_id="tryon-result", buttons=["fullscreen"])
-                status = gr.Markdown(elem_id="tryon-status")
-                download = gr.DownloadButton("Download the result (PNG)", visible=False, elem_id="tryon-download")
-        with gr.Accordion("Intermediate steps: how the model saw your photo", open=False):
-            steps = gr.Gallery(label="Steps", show_label=False, columns=4, height=360, object_fit="contain",
-                               elem_id="tryon-steps")
-            timing = gr.Markdown(elem_id="tryon-timing")
+        with gr.Tab("Photo", elem_id="photo-tab"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=5, min_width=300):
+                    person = gr.Image(label="1. Your photo", sources=["upload", "webcam"], type="filepath", height=340,
+                                      elem_id="person-input")
+                    gr.Markdown("**Example persons**: click one")
+                    person_gallery = gr.Gallery(value=persons, show_label=False, columns=3, height=250,
+                                                allow_preview=False, object_fit="contain", elem_id="person-gallery",
+                                                buttons=[])
+                with gr.Column(scale=5, min_width=300):
+                    garment = gr.Image(label="2. Garment", sources=["upload"], type="filepath", height=340,
+                                       elem_id="garment-input")
+                    gr.Markdown("**Example garments**: click one")
+                    gallery = gr.Gallery(value=garments, show_label=False, columns=3, height=370, allow_preview=False,
+                                         object_fit="contain", elem_id="garment-gallery", buttons=[])
+                    mask_used = gr.Image(label="Garment mask used", interactive=False, height=160, image_mode="L",
+                                         elem_id="mask-used", buttons=[])
+                    with gr.Accordion("Replace the garment mask", open=False):
+                        gr.Markdown(MASK_HELP)
+                        mask = gr.Image(label="Your own mask", sources=["upload"], type="filepath", image_mode="L",
+                                        height=160, elem_id="mask-input")
+                with gr.Column(scale=8, min_width=340):
+                    run = gr.Button("3. Try on", variant="primary", size="lg", elem_id="tryon-button")
+                    result = gr.ImageSlider(label="Before / after: drag the handle", type="pil", height=600,
+                                            interactive=False, elem_id="tryon-result", buttons=["fullscreen"])
+                    status = gr.Markdown(elem_id="tryon-status")
+                    download = gr.DownloadButton("Download the result (PNG)", visible=False, elem_id="tryon-download")
+            with gr.Accordion("Intermediate steps: how the model saw your photo", open=False):
+                steps = gr.Gallery(label="Steps", show_label=False, columns=4, height=360, object_fit="contain",
+                                   elem_id="tryon-steps")
+                timing = gr.Markdown(elem_id="tryon-timing")
+        with gr.Tab("Live (webcam)", elem_id="live-tab"):
+            gr.Markdown(LIVE_HELP)
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=4, min_width=260):
+                    live_garment = gr.Image(label="Garment", sources=["upload"], type="filepath", height=260,
+                                            value=garments[0], elem_id="live-garment")
+                    live_gallery = gr.Gallery(value=garments, show_label=False, columns=4, height=200,
+                                              allow_preview=False, object_fit="contain", elem_id="live-gallery",
+                                              buttons=[])
+                with gr.Column(scale=5, min_width=300):
+                    webcam = gr.Image(label="Your webcam", sources=["webcam"], streaming=True, type="numpy",
+                                      height=420, elem_id="live-webcam")
+                with gr.Column(scale=5, min_width=300):
+                    live_out = gr.Image(label="You, wearing it", interactive=False, height=420, type="pil",
+                                        elem_id="live-output", buttons=["fullscreen"])
+                    live_status = gr.Markdown(elem_id="live-status")
         gr.Markdown(SCOPE)
 
         page_outputs = [result, status, download, mask_used, steps, timing]
@@ -244,6 +295,10 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
             except gr.Error:
                 return None
 
+        webcam.stream(live_frame, [webcam, live_garment], [live_out, live_status], stream_every=LIVE_EVERY,
+                      time_limit=600, concurrency_limit=LIVE_STREAMS, api_visibility="private",
+                      show_progress="hidden")
+        live_gallery.select(pick_garment, None, live_garment, api_visibility="private")
         person_gallery.select(pick_person, None, person, api_visibility="private")
         gallery.select(pick_garment, None, garment, api_visibility="private")
         garment.change(show_mask, garment, mask_used, api_visibility="private", preprocess=False)

@@ -6,7 +6,9 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -167,7 +169,7 @@ def test_browser_picks_examples_and_shows_a_result(server):
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(server, wait_until="networkidle")
+        page.goto(server, wait_until="load")
         page.locator("#garment-gallery img").first.wait_for()
         assert page.locator("#person-gallery img").count() == len(list((DEMO / "persons").glob("*.jpg")))
         assert page.locator("#garment-gallery img").count() == len(list((DEMO / "garments").glob("*.jpg")))
@@ -191,7 +193,51 @@ def test_browser_picks_examples_and_shows_a_result(server):
         page.locator("#tryon-steps img").first.wait_for()
         page.screenshot(path=str(artifacts / "app_result.png"), full_page=True)
         phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
-        phone.goto(server, wait_until="networkidle")
+        phone.goto(server, wait_until="load")
         phone.locator("#garment-gallery img").first.wait_for()
         phone.screenshot(path=str(artifacts / "app_phone.png"), full_page=True)
+        browser.close()
+
+
+def write_y4m(path: Path, image: Image.Image, frames: int = 30) -> None:
+    """A still video (YUV 4:2:0, 10 fps) of ``image`` on a grey canvas: Chromium's fake webcam plays it in a loop."""
+    import cv2
+
+    canvas = Image.new("RGB", (640, 512), (235, 235, 235))
+    person = image.convert("RGB").resize((384, 512))
+    canvas.paste(person, (128, 0))
+    yuv = cv2.cvtColor(np.asarray(canvas), cv2.COLOR_RGB2YUV_I420)
+    with open(path, "wb") as f:
+        f.write(b"YUV4MPEG2 W640 H512 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(frames):
+            f.write(b"FRAME\n" + yuv.tobytes())
+
+
+def test_browser_live_tab_dresses_the_webcam_stream(server, tmp_path):
+    """The live tab in a real browser whose webcam is a video of an example person: the stream starts with the
+    page's own button, and dressed frames of the webcam's size come back with their time per frame."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    video = tmp_path / "webcam.y4m"
+    write_y4m(video, Image.open(DEMO / "persons" / "000227_0.jpg"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}"])
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera"]).new_page()
+        page.goto(server, wait_until="load")
+        page.get_by_role("tab", name="Live (webcam)").click()
+        page.locator("#live-webcam").get_by_text("Click to Access Webcam").click()
+        page.locator("#live-webcam button[aria-label='capture photo']").click()
+        status = page.locator("#live-status").get_by_text("ms per frame")
+        status.wait_for(timeout=120_000)
+        frame = page.locator("#live-output img").first
+        assert frame.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [640, 512]
+        page.wait_for_timeout(2000)  # more frames keep coming: the status is rewritten with each
+        assert status.count() == 1
+        page.screenshot(path=str(ROOT / "artifacts" / "app_live.png"))
         browser.close()

@@ -160,21 +160,23 @@ class PersonDetector:
         max_persons: persons to look for; the largest one is returned.
     """
 
-    def __init__(self, pose_model=None, face_model=None, max_persons: int = 3):
+    def __init__(self, pose_model=None, face_model=None, max_persons: int = 3, video: bool = False):
         from mediapipe.tasks.python import BaseOptions, vision  # heavy import, only when a detector is built
 
         self._vision = vision
+        self.video = video
+        mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
         pose_path = resolve_model_file("pose", pose_model)
         face_path = resolve_model_file("face", face_model)
         with _quiet_stderr():
             self._pose = vision.PoseLandmarker.create_from_options(vision.PoseLandmarkerOptions(
                 base_options=BaseOptions(model_asset_path=str(pose_path)),
-                running_mode=vision.RunningMode.IMAGE, num_poses=max_persons, output_segmentation_masks=True,
+                running_mode=mode, num_poses=max_persons, output_segmentation_masks=True,
                 min_pose_detection_confidence=0.5, min_pose_presence_confidence=0.5,
             ))
             self._face = vision.FaceLandmarker.create_from_options(vision.FaceLandmarkerOptions(
                 base_options=BaseOptions(model_asset_path=str(face_path)),
-                running_mode=vision.RunningMode.IMAGE, num_faces=1,
+                running_mode=mode, num_faces=1,
             ))
         _LIVE_DETECTORS.add(self)
 
@@ -196,9 +198,13 @@ class PersonDetector:
         with contextlib.suppress(Exception):
             self.close()
 
-    def detect(self, rgb: np.ndarray) -> PersonDetection:
+    def detect(self, rgb: np.ndarray, timestamp_ms: int | None = None, face: bool = True) -> PersonDetection:
         """Detect the largest person in an (H, W, 3) uint8 RGB photo.
 
+        Args:
+            timestamp_ms: a video detector's frame time (strictly increasing; MediaPipe then tracks the person
+                from frame to frame instead of detecting it anew).
+            face: also run the face landmarker (~3 ms; the masks from a human parser do not use it).
         Raises:
             InputError: no person found.
         """
@@ -209,8 +215,15 @@ class PersonDetector:
         height, width = rgb.shape[:2]
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         with _quiet_stderr():  # MediaPipe's C++ layer warns on stderr about alignment and ROI: noise for users
-            result = self._pose.detect(image)
-            faces = self._face.detect(image).face_landmarks if result.pose_landmarks else None
+            if self.video:
+                if timestamp_ms is None:
+                    raise ValueError("a video detector needs each frame's timestamp_ms")
+                result = self._pose.detect_for_video(image, timestamp_ms)
+                faces = self._face.detect_for_video(image, timestamp_ms).face_landmarks \
+                    if face and result.pose_landmarks else None
+            else:
+                result = self._pose.detect(image)
+                faces = self._face.detect(image).face_landmarks if face and result.pose_landmarks else None
         if not result.pose_landmarks:
             raise InputError("no person found in the photo")
         masks = [m.numpy_view().reshape(height, width).astype(np.float32) for m in result.segmentation_masks]
