@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import DEMO_GARMENTS, DEMO_PERSON
+from conftest import DEMO_GARMENTS, DEMO_PERSON, ROOT
 from vton.errors import InputError, ModelLoadError
 from vton.pipeline import TryOnPipeline
 
@@ -68,3 +68,29 @@ def test_person_photo_as_garment_is_refused_and_a_small_person_in_a_big_photo_fo
     framing = pipeline.analyze_person(canvas).framing
     x0, y0, x1, y1 = framing.photo_box()
     assert x0 <= 2900 + 96 <= x1 and y0 <= 2100 + 128 <= y1 and framing.scale < 2  # around the pasted person
+
+
+def test_fast_window_crops_match_the_resampled_ones():
+    """The composition's crops take two fast paths: a window at one photo pixel per pixel is copied, and other
+    large windows are resampled by OpenCV; both give the image PIL's resampling gives, within a grey level or two."""
+    from PIL import Image as PILImage
+
+    from vton.image_io import Framing
+
+    photo = PILImage.open(ROOT / "demo" / "persons" / "000227_0.jpg").convert("RGB").resize((768, 1024))
+
+    def pil(framing, size):  # the plain path: PIL's bicubic resampling of the window
+        box = (framing.left, framing.top, framing.left + framing.width, framing.top + framing.height)
+        return np.asarray(photo.transform(size, PILImage.Transform.EXTENT, box, resample=PILImage.Resampling.BICUBIC,
+                                          fillcolor=(255, 255, 255))).astype(int)
+
+    copy = Framing(-40.0, 16.0, 1000 / 256, 768, 1024)  # reaches past the left edge: padded white
+    size = copy.photo_size()
+    assert size == (750, 1000)
+    fast = np.asarray(copy.crop(photo, size)).astype(int)
+    assert np.abs(fast - pil(copy, size)).max() <= 1
+    assert (fast[:, :39] == 255).all()
+    resampled = Framing(10.3, 5.7, 1010 / 256, 768, 1024)
+    fast = np.asarray(resampled.crop(photo, (720, 960))).astype(int)
+    difference = np.abs(fast - pil(resampled, (720, 960)))
+    assert difference.mean() < 1.0 and np.percentile(difference, 99) <= 4
