@@ -178,11 +178,27 @@ def shows_a_person(garment: GarmentInput, detector) -> bool:
     return (nose[1] * garment.photo.height - top) / (bottom - top) < PERSON_NOSE_TOP
 
 
+# How VITON frames its garments (medians over 200 cloth masks): the garment spans 94% of the width or 84% of the
+# height, its centre 48% down.
+VITON_GARMENT_WIDTH = 0.94
+VITON_GARMENT_HEIGHT = 0.84
+VITON_GARMENT_CENTRE = 0.48
+
+
 def frame_garment(mask: np.ndarray) -> Framing:
-    """A photo that is already 3:4 is taken whole (as VITON's garments); otherwise a 3:4 window around the mask."""
+    """The 3:4 window that shows the garment as VITON's in-shop photos do: as wide as VITON_GARMENT_WIDTH of the
+    window or as tall as VITON_GARMENT_HEIGHT, whichever comes first, centred. The GMM learned its warps from
+    garments framed so; one shown smaller (a product photo with wide margins) is warped smaller, and looks pasted on
+    like a sticker. A 3:4 photo whose garment already fills it as VITON's do is taken whole (VITON's own garments,
+    as the networks were trained on them). Outside the photo the window is white.
+    """
     height, width = mask.shape
-    if abs(width / height - NET_WIDTH / NET_HEIGHT) < 0.02:
-        return Framing.whole(width, height)
     ys, xs = np.nonzero(mask)
-    box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
-    return Framing.around(box, width, height, margin=0.12)
+    x0, y0, x1, y1 = float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+    if abs(width / height - NET_WIDTH / NET_HEIGHT) < 0.02 and (
+            (x1 - x0) >= 0.9 * VITON_GARMENT_WIDTH * width or (y1 - y0) >= 0.9 * VITON_GARMENT_HEIGHT * height):
+        return Framing.whole(width, height)
+    scale = max((x1 - x0) / (VITON_GARMENT_WIDTH * NET_WIDTH), (y1 - y0) / (VITON_GARMENT_HEIGHT * NET_HEIGHT))
+    left = (x0 + x1) / 2 - NET_WIDTH / 2 * scale
+    top = (y0 + y1) / 2 - VITON_GARMENT_CENTRE * NET_HEIGHT * scale
+    return Framing(left, top, scale, width, height)
