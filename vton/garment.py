@@ -189,13 +189,14 @@ def frame_garment(mask: np.ndarray) -> Framing:
     """The 3:4 window that shows the garment as VITON's in-shop photos do: as wide as VITON_GARMENT_WIDTH of the
     window or as tall as VITON_GARMENT_HEIGHT, whichever comes first, centred. The GMM learned its warps from
     garments framed so; one shown smaller (a product photo with wide margins) is warped smaller, and looks pasted on
-    like a sticker. A 3:4 photo whose garment already fills it as VITON's do is taken whole (VITON's own garments,
-    as the networks were trained on them). Outside the photo the window is white.
+    like a sticker. A 192x256 photo (VITON's own garments, as the networks were trained on them, narrow ones
+    included), or a 3:4 photo whose garment already fills it as VITON's do, is taken whole. Outside the photo the
+    window is white.
     """
     height, width = mask.shape
     ys, xs = np.nonzero(mask)
     x0, y0, x1, y1 = float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
-    if abs(width / height - NET_WIDTH / NET_HEIGHT) < 0.02 and (
+    if (width, height) == (NET_WIDTH, NET_HEIGHT) or abs(width / height - NET_WIDTH / NET_HEIGHT) < 0.02 and (
             (x1 - x0) >= 0.9 * VITON_GARMENT_WIDTH * width or (y1 - y0) >= 0.9 * VITON_GARMENT_HEIGHT * height):
         return Framing.whole(width, height)
     scale = max((x1 - x0) / (VITON_GARMENT_WIDTH * NET_WIDTH), (y1 - y0) / (VITON_GARMENT_HEIGHT * NET_HEIGHT))
