@@ -216,7 +216,7 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
             start = time.perf_counter()
             result = live(np.asarray(frame))
         except VtonError as err:
-            return frame, f"{advice(err)}"
+            return frame, advice(err)
         return result.image, f"{(time.perf_counter() - start) * 1000:.0f} ms per frame"
 
     with gr.Blocks(title="Virtual try-on (CP-VTON)") as demo:

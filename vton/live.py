@@ -20,7 +20,6 @@ from PIL import Image
 from .errors import InputError
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing
 from .garment import GarmentInput
-from .person import head_top, viton_framing
 from .pipeline import TryOnPipeline, TryOnResult
 from .pose import PersonDetection, PersonDetector
 
@@ -70,12 +69,10 @@ class LiveTryOn:
             self._landmarks = self._framing = None
             raise
         detection.landmarks[:, :2] = self._smooth_landmarks(detection.landmarks[:, :2])
-        keypoints = detection.keypoints(self.pipeline.analyzer.correction)
-        framing = viton_framing(keypoints, head_top(detection.mask > 0.5, keypoints), detection.box(),
-                                photo.width, photo.height)
-        framing = self._smooth_framing(framing)
+        analyzer = self.pipeline.analyzer
+        framing = self._smooth_framing(analyzer.framing_of(detection, photo.width, photo.height))
         image = np.asarray(framing.crop(photo))
-        analysis = self.pipeline.analyzer._analyze_framed(photo, framing, image, detection_in_window(detection, framing))
+        analysis = analyzer.analyze_window(photo, framing, image, detection_in_window(detection, framing))
         return self.pipeline(analysis, self.garment)
 
     def _smooth_landmarks(self, xy: np.ndarray) -> np.ndarray:

@@ -54,16 +54,16 @@ class PersonAnalysis:
     num_persons: int
     parse: torch.Tensor | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    _window_masks: dict = field(default_factory=dict, repr=False)  # caches: per window size, and the labels
+    _cache: dict = field(default_factory=dict, repr=False)  # labels, and masks / drawings per window size
 
     @property
     def labels(self) -> np.ndarray | None:
         """(256, 192) uint8 labels of the framed person (see :mod:`vton.parsing`), or None without a parser."""
         if self.parse is None:
             return None
-        if "labels" not in self._window_masks:  # an argmax over 20 maps: ~8 ms, asked for several times a try-on
-            self._window_masks["labels"] = self.parse.argmax(0).numpy().astype(np.uint8)
-        return self._window_masks["labels"]
+        if "labels" not in self._cache:  # an argmax over 20 maps: ~8 ms, asked for several times a try-on
+            self._cache["labels"] = self.parse.argmax(0).numpy().astype(np.uint8)
+        return self._cache["labels"]
 
     def labels_in_photo(self, max_side: int | None = None) -> np.ndarray:
         """(H, W) uint8 labels at the photo's own resolution, edges refined on the photo (guided filter)."""
@@ -79,8 +79,8 @@ class PersonAnalysis:
         garment grown by one network pixel to take in its fringe. Without, the 256x192 masks upsampled.
         Computed once per size (a garment reused for many try-ons of one person).
         """
-        if size in self._window_masks:
-            return self._window_masks[size]
+        if size in self._cache:
+            return self._cache[size]
         height = size[1]
         if self.parse is None:
             upper, head = (cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
@@ -91,7 +91,7 @@ class PersonAnalysis:
             grow = 2 * max(1, round(height / NET_HEIGHT)) + 1
             upper = cv2.dilate(masks.upper.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
             upper, head = (cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0) for m in (upper, masks.head))
-        self._window_masks[size] = (upper, head)
+        self._cache[size] = (upper, head)
         return upper, head
 
     def under_garment(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -99,24 +99,24 @@ class PersonAnalysis:
         and the background (:func:`vton.skin.under_old_garment`); None without the parser (or without the joints
         or any visible skin). Computed once per size."""
         key = ("under", size)
-        if key not in self._window_masks:
+        if key not in self._cache:
             under = None
             if self.parse is not None:
                 window, labels, keypoints = self._window(size)
                 under = under_old_garment(window, labels, keypoints, self.masks_in_window(size)[0])
-            self._window_masks[key] = under
-        return self._window_masks[key]
+            self._cache[key] = under
+        return self._cache[key]
 
     def _window(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The framed window of the photo at ``size`` (W, H) as (H, W, 3) uint8, its guided labels, and the
         keypoints in its pixels (cached)."""
         key = ("window", size)
-        if key not in self._window_masks:
+        if key not in self._cache:
             window = np.asarray(self.framing.crop(self.photo, size))
             keypoints = self.keypoints.copy()
             keypoints[:, :2] *= size[1] / NET_HEIGHT
-            self._window_masks[key] = (window, labels_in_window(self.parse, window), keypoints)
-        return self._window_masks[key]
+            self._cache[key] = (window, labels_in_window(self.parse, window), keypoints)
+        return self._cache[key]
 
     def keypoints_in_photo(self) -> np.ndarray:
         """(18, 3) keypoints in the photo's pixels (missing joints stay 0, 0, 0)."""
@@ -166,12 +166,17 @@ class PersonAnalyzer:
             if scale == 1.0:
                 raise
             return self._frame_in_tiles(photo)
+        return self.framing_of(detection, photo.width, photo.height, scale), detection.num_persons
+
+    def framing_of(self, detection: PersonDetection, width: int, height: int, scale: float = 1.0) -> Framing:
+        """The VITON framing (:func:`viton_framing`) of a detection made on a copy of a ``width`` x ``height``
+        photo resized by ``scale``."""
         x0, y0, x1, y1 = detection.box()
         keypoints = detection.keypoints(self.correction)
         keypoints[:, :2] /= scale
         box = (x0 / scale, y0 / scale, x1 / scale, y1 / scale)
         return viton_framing(keypoints, head_top(detection.mask > 0.5, keypoints * [scale, scale, 1]) / scale, box,
-                             photo.width, photo.height), detection.num_persons
+                             width, height)
 
     def _frame_in_tiles(self, photo: Image.Image) -> tuple[Framing, int]:
         """Detection on DETECT_MAX_SIDE tiles overlapping by a quarter; the largest person found wins."""
@@ -204,7 +209,7 @@ class PersonAnalyzer:
         photo, _ = load_image(source, name=name or (None if is_path else "person photo"))
         framing, num_persons = self.frame(photo)
         image = np.asarray(framing.crop(photo))
-        analysis = self._analyze_framed(photo, framing, image)
+        analysis = self.analyze_window(photo, framing, image)
         analysis.num_persons = max(analysis.num_persons, num_persons)  # the window may hold only the largest
         head = analysis.keypoints_in_photo()[list(HEAD_JOINTS)]
         inside = (head[:, 2] > 0) & (head[:, 0] >= 0) & (head[:, 1] >= 0) & (head[:, 0] < photo.width) \
@@ -227,9 +232,9 @@ class PersonAnalyzer:
         if image.shape != (NET_HEIGHT, NET_WIDTH, 3):
             raise InputError(f"expected a ({NET_HEIGHT}, {NET_WIDTH}, 3) image, got {image.shape}")
         photo = Image.fromarray(image)
-        return self._analyze_framed(photo, Framing.whole(NET_WIDTH, NET_HEIGHT), image)
+        return self.analyze_window(photo, Framing.whole(NET_WIDTH, NET_HEIGHT), image)
 
-    def _analyze_framed(self, photo: Image.Image, framing: Framing, image: np.ndarray,
+    def analyze_window(self, photo: Image.Image, framing: Framing, image: np.ndarray,
                         detection: PersonDetection | None = None) -> PersonAnalysis:
         """The analysis of the framed 256x192 ``image``; ``detection``: its person already detected (live video:
         the frame's tracked detection mapped into the window), else detected here (the face only without a

@@ -19,12 +19,12 @@ from PIL import Image
 from .errors import InputError
 from .garment import GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
-from .tps import upsample_grid
 from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
 from .tom import TOM, change_alpha, compose
+from .tps import upsample_grid
 from .tryon import PersonTensors, render, warp_garment
 from .visualize import draw_keypoints, representation_preview, tensor_to_image
 
