@@ -36,7 +36,7 @@ def main() -> None:
     tiles, network_ms, refine_ms = [], [], []
     with PersonAnalyzer(parser=parser) as analyzer:
         for path in _images(args.photos):
-            analysis = analyzer.analyze(path)
+            analysis = analyzer.analyze(path, require_head=False)
             start = time.perf_counter()
             parser.predict(analysis.image, mirror_average=True)  # as the pipeline does
             network_ms.append(1000 * (time.perf_counter() - start))

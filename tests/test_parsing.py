@@ -115,8 +115,10 @@ def run_cli(*args):
 def test_parse_command(tmp_path, astronaut):
     astronaut.save(tmp_path / "astronaut.png")
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    # a photo from below the chin: a try-on refuses it (no head to frame), parsing does not need one
+    Image.open(person_path(val_persons(1)[0])).crop((0, 75, 192, 256)).save(tmp_path / "headless.png")
     proc = run_cli("parse", tmp_path / "astronaut.png", tmp_path / "broken.jpg", person_path(val_persons(1)[0]),
-                   "--out", tmp_path / "out")
+                   tmp_path / "headless.png", "--out", tmp_path / "out")
     assert proc.returncode == 2  # one bad file: reported in one line, the others written
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "broken.jpg" in lines[0] and "not a readable image" in lines[0], proc.stderr
@@ -128,3 +130,10 @@ def test_parse_command(tmp_path, astronaut):
     viton = np.array(Image.open(tmp_path / "out" / f"{val_persons(1)[0][:-4]}.png"))
     assert viton.shape == (256, 192)
     assert np.array_equal(np.array(labels_to_image(viton)), viton)
+    headless = np.array(Image.open(tmp_path / "out" / "headless.png"))
+    assert headless.shape == (181, 192)
+    # the garment where the full photo's parse has it, and no more head than the full parse has there
+    garment = np.isin(headless, LABEL_GROUPS["upper"])
+    assert garment.mean() > 0.2 and (garment & np.isin(viton[75:], LABEL_GROUPS["upper"])).sum() > 0.8 * garment.sum()
+    head_below_chin = np.isin(viton[75:], LABEL_GROUPS["head"]).mean()  # the chin and neck the crop still shows
+    assert np.isin(headless, LABEL_GROUPS["head"]).mean() < head_below_chin + 0.02

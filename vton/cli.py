@@ -106,7 +106,7 @@ def cmd_pose(args) -> None:
         from .hub import atomic_write
 
         target = folder / f"{path.stem}_keypoints.json"
-        text = json.dumps(openpose_json(analyzer.analyze(path).keypoints_in_photo()))
+        text = json.dumps(openpose_json(analyzer.analyze(path, require_head=False).keypoints_in_photo()))
         atomic_write(target, lambda tmp: tmp.write_text(text))
         return target
 
@@ -121,7 +121,7 @@ def cmd_parse(args) -> None:
 
     def work(path: Path, folder: Path) -> Path:
         target = folder / f"{path.stem}.png"
-        save_image(labels_to_image(analyzer.analyze(path).labels_in_photo()), target)
+        save_image(labels_to_image(analyzer.analyze(path, require_head=False).labels_in_photo()), target)
         return target
 
     with PersonAnalyzer(parser=load_parser(args.model, args.device)) as analyzer:

@@ -199,11 +199,14 @@ class PersonAnalyzer:
         box, num_persons = best
         return Framing.around(box, photo.width, photo.height), num_persons
 
-    def analyze(self, source, name: str | None = None) -> PersonAnalysis:
+    def analyze(self, source, name: str | None = None, require_head: bool = True) -> PersonAnalysis:
         """Photo (path, PIL image or array, any size) -> :class:`PersonAnalysis`.
 
+        ``require_head``: refuse a photo that does not show the head (a try-on needs it to frame the person and
+        to place the garment; parsing and pose do not).
+
         Raises:
-            InputError: unreadable image, or no person found.
+            InputError: unreadable image, no person found, or (``require_head``) no head in the photo.
         """
         is_path = isinstance(source, (str, os.PathLike))
         photo, _ = load_image(source, name=name or (None if is_path else "person photo"))
@@ -211,6 +214,8 @@ class PersonAnalyzer:
         image = np.asarray(framing.crop(photo))
         analysis = self.analyze_window(photo, framing, image)
         analysis.num_persons = max(analysis.num_persons, num_persons)  # the window may hold only the largest
+        if not require_head:
+            return analysis
         head = analysis.keypoints_in_photo()[list(HEAD_JOINTS)]
         inside = (head[:, 2] > 0) & (head[:, 0] >= 0) & (head[:, 1] >= 0) & (head[:, 0] < photo.width) \
             & (head[:, 1] < photo.height)  # not guessed in the white padding of a window above the photo
