@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -30,7 +31,7 @@ from vton.garment import auto_garment_mask
 from vton.image_io import NET_HEIGHT, NET_WIDTH
 from vton.person import draw_person
 from vton.pose import PersonDetection
-from vton.representation import garment_region, masks_from_parse, mirror_representation, person_representation
+from vton.representation import PersonMasks, garment_region, masks_from_parse, mirror_representation, person_representation
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,8 @@ class VitonDataset(Dataset):
         backgrounds: probability of putting the person on another background (cut out by the dataset's parse,
             ``training.parsing_data``), so that a TOM trained on it does not expect VITON's white wall; drawn from
             (seed, position), position from the sampler, so a resumed run sees the same items.
+        uncover: probability of training as if the person wore a bigger garment than the new one
+            (:func:`bigger_old_garment`), seeded like ``backgrounds``.
     """
 
     dataroot: str | Path
@@ -181,6 +184,7 @@ class VitonDataset(Dataset):
     with_lower_body: bool = True
     parser: object = None
     backgrounds: float = 0.0
+    uncover: float = 0.0
     seed: int = 0
 
     def __post_init__(self):
@@ -250,6 +254,8 @@ class VitonDataset(Dataset):
             if not self.with_lower_body:
                 masks.lower = np.zeros_like(masks.lower)
             representation = person_representation(image, masks, keypoints)
+        if self.uncover and np.random.default_rng([self.seed, position, 1]).random() < self.uncover:
+            bigger_old_garment(masks, np.random.default_rng([self.seed, position, 2]))
 
         person_t = _to_unit(photo)
         region = torch.from_numpy(garment_region(parse)[None].astype(np.float32)) if parse is not None \
@@ -269,6 +275,28 @@ class VitonDataset(Dataset):
             "garment_name": garment_name,
         }
         return mirror(item) if flip else item
+
+
+def bigger_old_garment(masks: PersonMasks, rng: np.random.Generator, max_band: float = 0.15) -> None:
+    """Train the TOM for what a paired photo never shows it: the skin and clothes that a new garment uncovers when
+    it is smaller than the photographed one (a cami tried on a person in a T-shirt, a crop top on a long top).
+
+    In a VITON pair the worn garment is the new garment, so the region a try-on changes (``upper``) is the
+    garment itself and the TOM is never asked to draw the arms, the shoulders or the waistband that a smaller
+    garment shows: in the wild it then paints pink or grey blobs there. Here the old garment is made as large as
+    everything the TOM does not see (``hidden``: the garment, the bare torso skin and the arms but the hands) plus
+    a band of the lower body under the garment's hem, up to ``max_band`` of the image height, drawn from ``rng``;
+    the TOM must draw them, and the photo is the ground truth. Changes ``masks.upper`` and ``masks.hidden`` in
+    place (the representation is unchanged: it never shows the garment).
+    """
+    rows = int(rng.integers(0, int(max_band * masks.upper.shape[0]) + 1))
+    band = np.zeros_like(masks.upper)
+    if rows:
+        kernel = np.zeros((2 * rows + 1, 1), np.uint8)
+        kernel[:rows + 1] = 1  # anchored at the centre: each pixel takes the maximum of the rows above it
+        band = (cv2.dilate(masks.upper.astype(np.uint8), kernel) > 0) & masks.lower & ~masks.upper
+    masks.hidden = masks.hidden | band
+    masks.upper = masks.hidden.copy()
 
 
 def mirror(item: dict) -> dict:

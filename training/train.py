@@ -51,6 +51,9 @@ from .perceptual import VGGPerceptualLoss
 log = logging.getLogger("training.train")
 
 
+PROCESS_START = time.time()
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("stage", choices=["gmm", "tom", "parser"])
@@ -92,6 +95,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="TOM: the discriminator's learning rate as a multiple of the TOM's (two time-scale rule)")
     p.add_argument("--backgrounds", type=float, default=0.0,
                    help="GMM/TOM: probability of putting the person on another background (cut out by the parse)")
+    p.add_argument("--uncover", type=float, default=0.0,
+                   help="TOM: probability of training as if the photographed garment were bigger than the new one, "
+                        "so the TOM learns to draw the arms, skin and waistband a smaller garment uncovers "
+                        "(training.dataset.bigger_old_garment)")
     p.add_argument("--tom-output-norm", action="store_true",
                    help="TOM: InstanceNorm on the output as the reference (it keeps renderings at zero mean)")
     p.add_argument("--init", help="start from these weights (run folder or model folder of the same stage and "
@@ -109,6 +116,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save-every", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--time-limit", type=float,
+                   help="seconds from start: after 100 steps, shorten --steps to what fits in this time at the "
+                        "speed measured (with a 10%% margin); the lr schedule follows the new length (time-boxed "
+                        "machines)")
     p.add_argument("--stop-at", type=int, help="save and stop after this step (time-boxed sessions); --resume goes on")
     return p.parse_args(argv)
 
@@ -265,7 +276,7 @@ def main(args: argparse.Namespace) -> Path:
         human_parser = load_trained(args.parse_with, "parser") if args.parse_with else None
         return VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
                             garment_masks=args.garment_masks, with_lower_body=args.stage == "tom", parser=human_parser,
-                            backgrounds=args.backgrounds, seed=args.seed)
+                            backgrounds=args.backgrounds, uncover=args.uncover, seed=args.seed)
     if distributed and not main_process:
         dist.barrier()
     dataset = make_dataset()
@@ -333,7 +344,19 @@ def main(args: argparse.Namespace) -> Path:
     started, window = time.time(), []
     batches = iter(loader)
     last = min(args.steps, args.stop_at or args.steps)
+    first_step, first_time = step, None
     while step < last:
+        if args.time_limit and step == first_step + 5:
+            first_time = time.time()  # past the workers' start
+        if args.time_limit and step == first_step + 105:
+            per_step = (time.time() - first_time) / 100
+            fits = step + int((0.9 * args.time_limit - (time.time() - PROCESS_START)) / per_step)
+            if fits < args.steps:
+                args.steps = max(step + 1, fits)
+                last = min(args.steps, args.stop_at or args.steps)
+                progress.total = args.steps
+                if main_process:
+                    log.info("%.3f s per step: %d steps fit in %.0f s", per_step, args.steps, args.time_limit)
         batch = {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in next(batches).items()}
         # 3. forward and losses
         with autocast:
