@@ -169,6 +169,43 @@ def test_parser_train_resume_evaluate_export(pairs_file, tmp_path, tiny_model_di
         assert pipe.parser is not None and pipe.parser.config.widths[0] == 4
 
 
+def test_uncover_makes_the_tom_draw_what_a_smaller_garment_uncovers(pairs_file, tmp_path):
+    """--uncover: the region the try-on changes grows from the worn garment to everything the TOM does not see
+    (arms, bare skin) plus a band of the trousers or skirt under the hem; the TOM's input and the photo stay."""
+    from training.dataset import VitonDataset
+    from vton.hub import load_parser
+
+    cache, parser = tmp_path / "cache", load_parser(device="cpu")  # the masks as the app computes them
+    plain = VitonDataset(VITON, "train", pairs_file, cache_dir=cache, parser=parser)
+    uncovered = VitonDataset(VITON, "train", pairs_file, cache_dir=cache, parser=parser, uncover=1.0)
+    bands = []
+    for index in range(len(plain)):
+        a, b = plain[(index, False, index)], uncovered[(index, False, index)]
+        assert torch.equal(a["person"], b["person"]) and torch.equal(a["representation"], b["representation"])
+        upper, hidden = b["upper"] > 0.5, b["hidden"] > 0.5
+        assert torch.equal(upper, hidden) and (hidden >= (a["hidden"] > 0.5)).all()
+        grown = upper & ~(a["hidden"] > 0.5)  # the band: lower body only, below the garment's top
+        assert (grown <= (a["lower_body"] > 0.5)).all()
+        if grown.any():
+            assert grown.nonzero()[:, 1].min() > (a["upper"] > 0.5).nonzero()[:, 1].min()
+        bands.append(int(grown.sum()))
+        # the arms are now to be drawn: the worn garment alone was a fraction of it
+        assert upper.sum() > (a["upper"] > 0.5).sum()
+    assert sum(b > 0 for b in bands) >= len(bands) // 2  # a band of random height, mostly > 0
+
+
+def test_time_limit_shortens_the_run_and_its_schedule(pairs_file, tmp_path):
+    out = train.main(train.parse_args([
+        "parser", "--dataroot", str(VITON), "--split", "train", "--pairs", str(pairs_file), "--out", str(tmp_path),
+        "--parser-width", "4", "--batch-size", "1", "--workers", "0", "--log-every", "1", "--sample-every", "1000",
+        "--save-every", "1000", "--steps", "100000", "--time-limit", "0.01"]))
+    rows = list(csv.DictReader((out / "log.csv").open()))
+    # 100 steps are timed, then the run ends at once with its learning rate decayed to 0
+    assert len(rows) == 106 and float(rows[-1]["lr"]) == 0.0 and float(rows[50]["lr"]) > 0
+    assert json.loads((out / "args.json").read_text())["steps"] == 106
+    assert (out / "model" / "config.json").is_file()
+
+
 def test_full_disk_stops_training_with_one_line_and_keeps_the_checkpoint(tmp_path, monkeypatch):
     import errno
 
