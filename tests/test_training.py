@@ -177,7 +177,8 @@ def test_uncover_makes_the_tom_draw_what_a_smaller_garment_uncovers(pairs_file, 
 
     cache, parser = tmp_path / "cache", load_parser(device="cpu")  # the masks as the app computes them
     plain = VitonDataset(VITON, "train", pairs_file, cache_dir=cache, parser=parser)
-    uncovered = VitonDataset(VITON, "train", pairs_file, cache_dir=cache, parser=parser, uncover=1.0)
+    uncovered = VitonDataset(VITON, "train", pairs_file, cache_dir=cache, parser=parser, uncover=1.0,
+                             uncover_band=0.15)
     bands = []
     for index in range(len(plain)):
         a, b = plain[(index, False, index)], uncovered[(index, False, index)]

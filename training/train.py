@@ -99,6 +99,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="TOM: probability of training as if the photographed garment were bigger than the new one, "
                         "so the TOM learns to draw the arms, skin and waistband a smaller garment uncovers "
                         "(training.dataset.bigger_old_garment)")
+    p.add_argument("--uncover-band", type=float, default=0.0,
+                   help="TOM, with --uncover: also a band of the lower body under the hem, up to this fraction of "
+                        "the height (0: off; see training.dataset.bigger_old_garment)")
     p.add_argument("--tom-output-norm", action="store_true",
                    help="TOM: InstanceNorm on the output as the reference (it keeps renderings at zero mean)")
     p.add_argument("--init", help="start from these weights (run folder or model folder of the same stage and "
@@ -276,7 +279,8 @@ def main(args: argparse.Namespace) -> Path:
         human_parser = load_trained(args.parse_with, "parser") if args.parse_with else None
         return VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
                             garment_masks=args.garment_masks, with_lower_body=args.stage == "tom", parser=human_parser,
-                            backgrounds=args.backgrounds, uncover=args.uncover, seed=args.seed)
+                            backgrounds=args.backgrounds, uncover=args.uncover, uncover_band=args.uncover_band,
+                            seed=args.seed)
     if distributed and not main_process:
         dist.barrier()
     dataset = make_dataset()
