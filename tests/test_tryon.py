@@ -128,3 +128,20 @@ def test_the_skirt_of_a_dress_is_kept(default_pipeline):
     changed = np.abs(np.asarray(result.image).astype(int) - np.asarray(analysis.photo).astype(int)).max(2) > 0
     assert changed[garment & (rows < hip - 0.4 * (hip - shoulders))].mean() > 0.8  # the bodice: replaced
     assert changed[skirt].mean() < 0.05
+
+
+def test_stray_upper_garment_labels_below_the_waist_are_kept(default_pipeline):
+    """A wild photo of a V-necked dress: the parser labels a triangle of the skirt, under the neckline, and bits
+    beside the hands "upper-clothes", apart from the bodice. The try-on keeps them as the skirt they are instead of
+    repainting them as blobs."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "053700_0.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    labels = analysis.labels_in_photo()
+    keypoints = analysis.keypoints_in_photo()
+    hips = keypoints[[8, 11], 1].mean()
+    count, parts, stats, _ = cv2.connectedComponentsWithStats((labels == 5).astype(np.uint8))
+    stray = np.isin(parts, [c for c in range(1, count) if stats[c, cv2.CC_STAT_TOP] > hips - 0.1 * labels.shape[0]])
+    assert stray.sum() > 2000  # the case
+    result = default_pipeline(analysis, GARMENT)
+    changed = np.abs(np.asarray(result.image).astype(int) - np.asarray(analysis.photo).astype(int)).max(2) > 0
+    assert changed[stray].mean() < 0.05  # (without the rule: 0.999)

@@ -216,6 +216,11 @@ def dress_below_waist_as_skirt(labels: np.ndarray, keypoints: np.ndarray) -> np.
     top covers a real area beside a "dress", else WAIST_ABOVE_HIPS of the torso above the hip joints. Without hips
     or shoulders (a photo cropped at the chest), only the first case applies.
 
+    Pieces of upper garment wholly below the waist (or, without a dress, the hip joints) are the lower body too: the
+    parser's stray upper-clothes labels on a skirt or beside the hands, which the try-on would otherwise repaint as
+    blobs (a V-necked dress's neckline left a skin-coloured triangle in its skirt). A top is one piece that
+    starts above the hips.
+
     Args:
         labels: (H, W) uint8 LIP labels; keypoints: (18, 3) COCO-18 in the same pixels.
     Returns:
@@ -229,7 +234,7 @@ def dress_below_waist_as_skirt(labels: np.ndarray, keypoints: np.ndarray) -> np.
         torso = hip - float(shoulders[shoulders[:, 2] > 0, 1].mean())
     dress = labels == DRESS_LABEL
     top_rows = np.nonzero(labels == UPPER_CLOTHES_LABEL)[0]
-    out = labels
+    out, waist = labels, hip
     if dress.any():
         if top_rows.size > 0.2 * dress.sum():
             waist = np.percentile(top_rows, 98)
@@ -245,6 +250,12 @@ def dress_below_waist_as_skirt(labels: np.ndarray, keypoints: np.ndarray) -> np.
         if garment_rows.size and np.percentile(garment_rows, 99) > hip + LONG_GARMENT * torso:
             out = out.copy() if out is labels else out
             out[garment & (rows > hip - WAIST_ABOVE_HIPS * torso)] = SKIRT_LABEL
+    if waist is not None:
+        count, parts, stats, _ = cv2.connectedComponentsWithStats(np.isin(out, GARMENT_LABELS).astype(np.uint8))
+        stray = [c for c in range(1, count) if stats[c, cv2.CC_STAT_TOP] > waist]
+        if stray:
+            out = out.copy() if out is labels else out
+            out[np.isin(parts, stray)] = SKIRT_LABEL
     return out
 
 
