@@ -354,13 +354,17 @@ def main(args: argparse.Namespace) -> Path:
             first_time = time.time()  # past the workers' start
         if args.time_limit and step == first_step + 105:
             per_step = (time.time() - first_time) / 100
-            fits = step + int((0.9 * args.time_limit - (time.time() - PROCESS_START)) / per_step)
-            if fits < args.steps:
-                args.steps = max(step + 1, fits)
+            fits = torch.tensor(step + int((0.9 * args.time_limit - (time.time() - PROCESS_START)) / per_step))
+            if distributed:  # every process stops at the same step: rank 0's estimate
+                fits = fits.to(device)
+                dist.broadcast(fits, 0)
+            if int(fits) < args.steps:
+                args.steps = max(step + 1, int(fits))
                 last = min(args.steps, args.stop_at or args.steps)
                 progress.total = args.steps
                 if main_process:
-                    log.info("%.3f s per step: %d steps fit in %.0f s", per_step, args.steps, args.time_limit)
+                    log.info("%.3f s per step: %d steps fit in %.0f s (resume with --steps %d)", per_step,
+                             args.steps, args.time_limit, args.steps)
         batch = {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in next(batches).items()}
         # 3. forward and losses
         with autocast:
