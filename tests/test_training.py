@@ -167,6 +167,15 @@ def test_parser_train_resume_evaluate_export(pairs_file, tmp_path, tiny_model_di
     assert (folder / "README.md").read_text().count("## Human parser") == 1
     with TryOnPipeline.from_pretrained(folder, device="cpu") as pipe:
         assert pipe.parser is not None and pipe.parser.config.widths[0] == 4
+    # two fine-tunes of the same weights export as their average
+    tuned = train.main(args(tmp_path / "tuned", "--init", str(whole), "--seed", "1", "--steps", "1"))
+    soup = export.main(["--parser", str(whole), str(tuned), "--out", str(tmp_path / "soup")])
+    a, b = (train.load_trained(run, "parser").state_dict() for run in (whole, tuned))
+    averaged = train.load_trained(soup, "parser").state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    for key in a:
+        if a[key].is_floating_point():
+            assert torch.allclose(averaged[key], (a[key] + b[key]) / 2, atol=1e-6), key
 
 
 def test_uncover_makes_the_tom_draw_what_a_smaller_garment_uncovers(pairs_file, tmp_path):
