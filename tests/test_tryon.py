@@ -132,8 +132,8 @@ def test_the_skirt_of_a_dress_is_kept(default_pipeline):
 
 def test_stray_upper_garment_labels_below_the_waist_are_kept(default_pipeline):
     """A wild photo of a V-necked dress: the parser labels a triangle of the skirt, under the neckline, and bits
-    beside the hands "upper-clothes", apart from the bodice. The try-on keeps them as the skirt they are instead of
-    repainting them as blobs."""
+    beside the hands "upper-clothes". The try-on keeps them as the skirt they are instead of repainting them as
+    blobs."""
     photo = require_shared(SHARED / "data" / "wild" / "persons" / "053700_0.jpg")
     analysis = default_pipeline.analyze_person(photo)
     labels = analysis.labels_in_photo()
@@ -144,4 +144,5 @@ def test_stray_upper_garment_labels_below_the_waist_are_kept(default_pipeline):
     assert stray.sum() > 2000  # the case
     result = default_pipeline(analysis, GARMENT)
     changed = np.abs(np.asarray(result.image).astype(int) - np.asarray(analysis.photo).astype(int)).max(2) > 0
-    assert changed[stray].mean() < 0.05  # (without the rule: 0.999)
+    # (without the rule: all of them; the new garment's hem reaches over the top of the triangle)
+    assert changed[stray].mean() < 0.15

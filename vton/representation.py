@@ -216,9 +216,10 @@ def dress_below_waist_as_skirt(labels: np.ndarray, keypoints: np.ndarray) -> np.
     top covers a real area beside a "dress", else WAIST_ABOVE_HIPS of the torso above the hip joints. Without hips
     or shoulders (a photo cropped at the chest), only the first case applies.
 
-    Pieces of upper garment wholly below the waist (or, without a dress, the hip joints) are the lower body too: the
-    parser's stray upper-clothes labels on a skirt or beside the hands, which the try-on would otherwise repaint as
-    blobs (a V-necked dress's neckline left a skin-coloured triangle in its skirt). A top is one piece that
+    With a dress, the upper-clothes below its waist are skirt too (a V-necked dress's neckline, labelled
+    upper-clothes down into the skirt, left a skin-coloured triangle there). Pieces of upper garment wholly below the
+    waist (or, without a dress, the hip joints) are the lower body: the parser's stray upper-clothes labels on a
+    skirt, trousers or beside the hands, which the try-on would otherwise repaint as blobs. A top is one piece that
     starts above the hips.
 
     Args:
@@ -243,7 +244,8 @@ def dress_below_waist_as_skirt(labels: np.ndarray, keypoints: np.ndarray) -> np.
         else:
             return labels
         out = labels.copy()
-        out[dress & (rows > waist)] = SKIRT_LABEL
+        # the upper-clothes below that waist too: pieces of the dress (its neckline, seen on a V-necked dress)
+        out[(dress | (labels == UPPER_CLOTHES_LABEL)) & (rows > waist)] = SKIRT_LABEL
     if hip is not None and torso > 0:
         garment = np.isin(out, GARMENT_LABELS)
         garment_rows = np.nonzero(garment)[0]
