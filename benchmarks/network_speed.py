@@ -10,22 +10,12 @@ averaged with its mirror's) and the parser twice (mirror-averaged labels).
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from timing import best_seconds
 from vton.hub import load_model, resolve_pretrained
-
-
-def best_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * min(times)
 
 
 def flops(fn) -> int:
@@ -51,17 +41,17 @@ def main() -> None:
     x = torch.randn(1, 128, 128, 96)
     with torch.inference_mode():
         conv_flops = flops(lambda: conv(x))
-        peak = conv_flops / best_ms(lambda: conv(x), args.repeats) / 1e6
+        peak = conv_flops / best_seconds(lambda: conv(x), args.repeats) / 1e9
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; a 3x3 convolution (128 channels, 128x96) "
           f"reaches {peak:.1f} GFLOP/s")
     print(f"{'network':24s} {'GFLOP':>7s} {'ms':>7s} {'ms channels_last':>17s} {'GFLOP/s':>8s} {'floor ms':>9s}")
     for name, (model, tensors) in inputs.items():
         with torch.inference_mode():
             work = flops(lambda: model(*tensors))
-            plain = best_ms(lambda: model(*tensors), args.repeats)
+            plain = 1000 * best_seconds(lambda: model(*tensors), args.repeats)
             model_cl = model.to(memory_format=torch.channels_last)
             tensors_cl = tuple(t.contiguous(memory_format=torch.channels_last) for t in tensors)
-            channels_last = best_ms(lambda: model_cl(*tensors_cl), args.repeats)
+            channels_last = 1000 * best_seconds(lambda: model_cl(*tensors_cl), args.repeats)
             model.to(memory_format=torch.contiguous_format)
         print(f"{name:24s} {work / 1e9:7.2f} {plain:7.1f} {channels_last:17.1f} {work / plain / 1e6:8.1f} "
               f"{work / peak / 1e6:9.1f}")

@@ -7,21 +7,11 @@ Prints milliseconds per call and the ratio at 256x192 for batch 1 and 16 (goal: 
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
+from timing import best_seconds
 from vton.tps import TpsGridGen, tps_grid_direct
-
-
-def best_of(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -33,8 +23,8 @@ def main() -> None:
     for batch in (1, 16):
         theta = torch.randn(batch, 50) * 0.1
         with torch.inference_mode():
-            fast = best_of(lambda: gen(theta), args.repeats)
-            direct = best_of(lambda: tps_grid_direct(theta, 256, 192), args.repeats)
+            fast = best_seconds(lambda: gen(theta), args.repeats)
+            direct = best_seconds(lambda: tps_grid_direct(theta, 256, 192), args.repeats)
         print(f"batch {batch:2d}: precomputed {fast * 1e3:7.3f} ms, direct {direct * 1e3:8.3f} ms, "
               f"ratio {direct / fast:6.1f}x")
 
