@@ -146,3 +146,33 @@ def test_stray_upper_garment_labels_below_the_waist_are_kept(default_pipeline):
     changed = np.abs(np.asarray(result.image).astype(int) - np.asarray(analysis.photo).astype(int)).max(2) > 0
     # (without the rule: all of them; the new garment's hem reaches over the top of the triangle)
     assert changed[stray].mean() < 0.15
+
+
+def test_bare_skin_the_new_garment_uncovers_on_the_torso_is_in_the_persons_skin_tone(default_pipeline):
+    """A wild photo of a dark-skinned person in a grey tee, a bandeau top: the chest the bandeau leaves bare is
+    drawn in the skin tone her neck and arms show, not the TOM's near-white (its training models are mostly
+    light-skinned and it never saw a bare midriff)."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "07966_00.jpg")
+    bandeau = require_shared(SHARED / "data" / "wild" / "garments" / "10297_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    labels = analysis.labels_in_photo()
+    image = np.asarray(analysis.photo).astype(np.float32)
+    skin = cv2.erode(np.isin(labels, [10, 14, 15]).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    tone = np.median(image[skin], axis=0)
+    keypoints = analysis.keypoints_in_photo()
+    assert keypoints[[1, 8, 11], 2].min() > 0
+    hips = keypoints[[8, 11], :2].mean(0)
+    chest = np.zeros(labels.shape, bool)  # just below the neck, above the bandeau, inside the old tee
+    for t in np.linspace(0.03, 0.14, 8):
+        x, y = (1 - t) * keypoints[1, :2] + t * hips
+        chest[int(y) - 4:int(y) + 5, int(x) - 20:int(x) + 21] = True
+    chest &= labels == 5
+    assert chest.sum() > 500
+    result = np.asarray(default_pipeline(analysis, bandeau).image).astype(np.float32)
+
+    def hue(pixels):
+        return pixels / pixels.sum(-1, keepdims=True)
+
+    assert np.median(np.linalg.norm(hue(image[chest]) - hue(tone[None]), axis=1)) > 0.2  # the grey tee: 0.24
+    assert np.median(np.linalg.norm(hue(result[chest]) - hue(tone[None]), axis=1)) < 0.05  # 0.032 (TOM alone: 0.22)
+    assert 0.8 < np.median(result[chest].sum(-1)) / tone.sum() < 1.4  # 1.18 (TOM alone: 2.4, near white)

@@ -17,7 +17,8 @@ from .pose import COCO18_CORRECTION, PersonDetection, PersonDetector, face_oval_
 from .parsing import HumanParser, labels_at_photo, labels_in_window
 from .representation import (HEAD_LABELS, PersonMasks, head_mask, lower_body_mask, masks_from_labels,
                              person_representation, smooth_mask)
-from .skin import under_old_garment
+from .fit import armpit_row
+from .skin import body_model, skin_colour, under_old_garment
 
 DETECT_MAX_SIDE = 1024  # the first, whole-photo detection runs on a copy at most this large
 # How VITON frames its persons, in network pixels (medians over 497 held-out VITON photos, MediaPipe joints): the
@@ -106,6 +107,28 @@ class PersonAnalysis:
                 under = under_old_garment(window, labels, keypoints, self.masks_in_window(size)[0])
             self._cache[key] = under
         return self._cache[key]
+
+    def torso_skin(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The torso over the framed window at ``size`` (W, H) as an (H, W) bool mask (:func:`vton.skin.body_model`)
+        and the skin colour the photo shows ((3,) RGB, :func:`vton.skin.skin_colour`); None without the parser,
+        both shoulders or visible skin. Computed once per size."""
+        key = ("torso_skin", size)
+        if key not in self._cache:
+            out = None
+            if self.parse is not None:
+                window, labels, keypoints = self._window(size)
+                body = body_model(keypoints, size[1], size[0])
+                skin = skin_colour(window, labels, self.masks_in_window(size)[0] > 0.5)
+                if body is not None and skin is not None:
+                    out = (body[1], skin[0])
+            self._cache[key] = out
+        return self._cache[key]
+
+    def armpit_row(self, size: tuple[int, int]) -> int:
+        """The armpits' row in the framed window at ``size`` (W, H) (:func:`vton.fit.armpit_row`)."""
+        keypoints = self.keypoints.copy()
+        keypoints[:, :2] *= size[1] / NET_HEIGHT
+        return armpit_row(keypoints, size[1])
 
     def _window(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The framed window of the photo at ``size`` (W, H) as (H, W, 3) uint8, its guided labels, and the

@@ -11,18 +11,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from .errors import InputError
+from .fit import widen_to_outline
 from .garment import GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
+from .skin import bare_torso, in_skin_tone
 from .tom import TOM, change_alpha, compose
 from .tps import upsample_grid
 from .tryon import PersonTensors, render, warp_garment
@@ -201,8 +204,10 @@ class TryOnPipeline:
                comp: torch.Tensor) -> tuple[Image.Image, Image.Image]:
         """The composition of :func:`vton.tryon.render` at the photo's resolution (at most MAX_WORK_HEIGHT tall
         over the framed window): the garment warped again with the same theta (sharp), the TOM's rendering and
-        composition mask upsampled, the old garment and the head from the parse refined on the photo; pasted
-        into the photo with the change alpha as mask, so every other pixel is the photo's own.
+        composition mask upsampled, the old garment and the head from the parse refined on the photo; with the
+        parser, the garment's sides stretched to the body's (:mod:`vton.fit`) and the bare skin the TOM draws
+        under the old garment in the person's own skin tone (:mod:`vton.skin`); pasted into the photo with the
+        change alpha as mask, so every other pixel is the photo's own.
 
         Returns:
             the photo with the garment, and the change alpha over the window (mode 'L', work resolution).
@@ -217,22 +222,41 @@ class TryOnPipeline:
         cloth_hi, mask_hi = garment.crop((round(MAX_WORK_HEIGHT * NET_WIDTH / NET_HEIGHT), MAX_WORK_HEIGHT))
         cloth_hi = torch.tensor(np.asarray(cloth_hi)).permute(2, 0, 1)[None].to(dev).float() / 127.5 - 1
         mask_hi = torch.tensor(np.asarray(mask_hi))[None, None].to(dev).float() / 255
-        grid_hi = upsample_grid(self.gmm.gridGen(theta.float()), (work_h, work_w))
-        warped_hi, warped_mask_hi = warp(cloth_hi, grid_hi, "border"), warp(mask_hi, grid_hi, "zeros")
-        # one pixel off the garment's outline: there the in-shop photo blends into its light background, which
-        # would draw a pale line around the garment
-        warped_mask_hi = -F.max_pool2d(-warped_mask_hi, 3, 1, 1)
+        size = (work_w, work_h)
 
         def up(t: torch.Tensor, mode: str) -> torch.Tensor:
             return F.interpolate(t[None].float(), size=(work_h, work_w), mode=mode, align_corners=False)
 
-        upper, head = (torch.from_numpy(m)[None, None].to(dev) for m in analysis.masks_in_window((work_w, work_h)))
+        def outline(mask: torch.Tensor) -> torch.Tensor:
+            # one pixel off the garment's outline: there the in-shop photo blends into its light background,
+            # which would draw a pale line around the garment
+            return -F.max_pool2d(-mask, 3, 1, 1)
+
+        upper, head = (torch.from_numpy(m)[None, None].to(dev) for m in analysis.masks_in_window(size))
         # the TOM's composition mask, steeper: where it hesitates (0.2-0.8, at the garment's edges and over arms),
         # a half-transparent garment reads as a ghost; upsampled 4-5x, as a smeared edge
         comp_hi = ((up(comp, "bilinear") - 0.5) * COMP_CONTRAST + 0.5).clamp(0, 1)
+        grid_hi = upsample_grid(self.gmm.gridGen(theta.float()), (work_h, work_w))
+        warped_mask_hi = outline(warp(mask_hi, grid_hi, "zeros"))
+        first_row = analysis.armpit_row(size)
+        if analysis.parse is not None:  # the garment's sides stretched to the body's (see vton.fit)
+            shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5
+            grid_hi, added = widen_to_outline(grid_hi, shown, upper[0, 0].cpu().numpy() > 0.5, first_row)
+            if added.any():
+                warped_mask_hi = outline(warp(mask_hi, grid_hi, "zeros"))
+                added = torch.from_numpy(cv2.GaussianBlur(added.astype(np.float32), (0, 0), 1.0)).to(dev)
+                comp_hi = torch.maximum(comp_hi, added[None, None] * upper)
+        warped_hi = warp(cloth_hi, grid_hi, "border")
         alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
         rendered_hi = up(rendered, "bicubic").clamp(-1, 1)
-        under = analysis.under_garment((work_w, work_h))
+        torso_skin = analysis.torso_skin(size)
+        if torso_skin is not None:  # the bare skin the TOM draws on the torso, in the person's skin tone
+            torso, colour = torso_skin
+            shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy()
+            weight = bare_torso(torso, upper[0, 0].cpu().numpy(), shown, first_row)
+            toned = in_skin_tone(((rendered_hi[0].permute(1, 2, 0).cpu().numpy() + 1) / 2), weight, colour)
+            rendered_hi = torch.from_numpy(toned * 2 - 1).permute(2, 0, 1)[None].to(dev)
+        under = analysis.under_garment(size)
         if under is not None:  # the person's skin and the background where the old garment was, drawn sharp
             image, weight = (torch.from_numpy(a).to(dev) for a in under)
             weight = weight[None, None]
@@ -240,12 +264,12 @@ class TryOnPipeline:
         tryon_hi = compose(warped_hi, rendered_hi, comp_hi * warped_mask_hi)
         alpha_image = Image.fromarray((alpha[0, 0] * 255 + 0.5).clamp(0, 255).byte().cpu().numpy())
 
-        size = (max(1, round(framing.width)), max(1, round(framing.height)))
+        in_photo = (max(1, round(framing.width)), max(1, round(framing.height)))  # the window's size in the photo
         offset = (round(framing.left), round(framing.top))
         out = analysis.photo.copy()
         tryon_image = tensor_to_image(tryon_hi[0])
-        if size != tryon_image.size:
-            tryon_image = tryon_image.resize(size, Image.Resampling.LANCZOS)
-        out.paste(tryon_image, offset, alpha_image if size == alpha_image.size
-                  else alpha_image.resize(size, Image.Resampling.BILINEAR))
+        if in_photo != tryon_image.size:
+            tryon_image = tryon_image.resize(in_photo, Image.Resampling.LANCZOS)
+        out.paste(tryon_image, offset, alpha_image if in_photo == alpha_image.size
+                  else alpha_image.resize(in_photo, Image.Resampling.BILINEAR))
         return out, alpha_image

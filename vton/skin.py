@@ -6,14 +6,15 @@ sleeves (old long sleeves, a new short-sleeved top). Here the arms come from the
 elbow -> wrist), clipped to the old garment's outline (a sleeve's outline is its arm's), coloured with the skin the
 photo shows (arms, neck; the face when they show too little), shaded like a cylinder and given the photo's grain;
 what the arms do not fill is the background, inpainted from the photo around the old garment. The torso (from the
-shoulders to the hips, widened) stays the TOM's: painted flat, a torso reads as a cut-out, and where the new garment
-falls short of the old one the TOM's drawing extends the garment more plausibly.
+shoulders to the hips, widened) stays the TOM's drawing (painted flat, a torso reads as a cut-out), but the bare
+skin it draws (a neckline, a midriff) is moved to the person's skin tone (:func:`in_skin_tone`).
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
+from .fit import across_garment
 from .representation import ARM_LABELS, NECK_LABEL
 
 UPPER_ARM_RADIUS = 0.13  # radius of the upper arm, as a fraction of the shoulder width (joint to joint)
@@ -27,6 +28,8 @@ MAX_GRAIN = 3.0  # grey levels: at 256 px the fine detail of skin is mostly edge
 SKIN_LABELS = ARM_LABELS + (NECK_LABEL,)
 FACE_LABEL = 13
 MIN_SKIN_PIXELS = 40
+# the share of the TOM's own L*, a*, b* variation kept, and its limits
+SHADING_KEPT = (np.array([0.4, 0.3, 0.3], np.float32), np.array([12.0, 5.0, 5.0], np.float32))
 INPAINT_SCALE = 4  # the background is inpainted at 1/4 of the resolution (it is smooth; Telea's cost grows with area)
 
 
@@ -86,24 +89,35 @@ def _cylinder(region: np.ndarray, radius: float) -> np.ndarray:
     return (1 - SHADE_DEPTH * (1 - np.sqrt(1 - (1 - depth) ** 2))).astype(np.float32)
 
 
-def skin_colour(photo: np.ndarray, labels: np.ndarray, exclude: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """The person's skin colour and the photo's grain on it, from the skin it shows.
+def skin_region(labels: np.ndarray, exclude: np.ndarray) -> np.ndarray | None:
+    """(H, W) bool: the skin the photo shows, to sample its colour from: the arms, the bare neck and torso; the
+    face when they show too little (it is often made up, or lit otherwise). Edges are left out (eroded 2 px):
+    there the parse blends skin with what is beside it. None without visible skin.
 
-    The median over the arms, the bare neck and torso; over the face when they show too little (it is often made
-    up, or lit otherwise). Edges are left out (eroded 2 px): there the parse blends skin with what is beside it.
+    Args:
+        labels: (H, W) uint8 LIP labels; exclude: (H, W) bool pixels not to sample.
+    """
+    for group in (SKIN_LABELS, (FACE_LABEL,)):
+        region = cv2.erode((np.isin(labels, group) & ~exclude).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        if region.sum() >= MIN_SKIN_PIXELS:
+            return region
+    return None
+
+
+def skin_colour(photo: np.ndarray, labels: np.ndarray, exclude: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The person's skin colour (the median over :func:`skin_region`) and the photo's grain on it.
 
     Args:
         photo: (H, W, 3) uint8; labels: (H, W) uint8 LIP labels; exclude: (H, W) bool pixels not to sample.
     Returns:
         (RGB float32 (3,), grain: std of the fine detail of the grey values), or None without visible skin.
     """
+    region = skin_region(labels, exclude)
+    if region is None:
+        return None
     grey = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32)
     detail = grey - cv2.GaussianBlur(grey, (0, 0), 1.5)
-    for group in (SKIN_LABELS, (FACE_LABEL,)):
-        region = cv2.erode((np.isin(labels, group) & ~exclude).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        if region.sum() >= MIN_SKIN_PIXELS:
-            return np.median(photo[region].astype(np.float32), axis=0), float(np.std(detail[region]))
-    return None
+    return np.median(photo[region].astype(np.float32), axis=0), float(np.std(detail[region]))
 
 
 def under_old_garment(window: np.ndarray, labels: np.ndarray, keypoints: np.ndarray,
@@ -162,3 +176,51 @@ def under_old_garment(window: np.ndarray, labels: np.ndarray, keypoints: np.ndar
     image = np.zeros((height, width, 3), np.float32)
     image[box] = skin_image * body_soft + background.astype(np.float32) * (1 - body_soft)
     return image, weight.astype(np.float32)
+
+
+def bare_torso(torso: np.ndarray, upper: np.ndarray, shown: np.ndarray, first_row: int) -> np.ndarray:
+    """Where the TOM draws bare torso skin: the old garment on the torso (:func:`body_model`), off the new
+    garment, but for the body's sides beside it below the armpits: a top wraps around the body there, and what
+    the warp leaves of them (:mod:`vton.fit` widens it) is the TOM's drawing of the garment. Between a sleeve
+    and the body the TOM draws a purple or blue haze that skin replaces more plausibly.
+
+    Args:
+        torso: (H, W) bool; upper: (H, W) float32 in [0, 1] the old garment (soft edges); shown: (H, W) float32
+            in [0, 1] where the new garment is shown (composition mask times warped mask); first_row: the
+            armpits' row (:func:`vton.fit.armpit_row`).
+    Returns:
+        (H, W) float32 weight in [0, 1].
+    """
+    garment = shown > 0.5
+    sides = garment.any(1)[:, None] & ~across_garment(garment) & (np.arange(len(garment)) >= first_row)[:, None]
+    weight = cv2.GaussianBlur(torso.astype(np.float32), (0, 0), 2.0) * upper * (1 - shown) * ~sides
+    # a little soft where the rule changes from row to row; softer, the TOM's pale haze shows at the edges
+    return cv2.GaussianBlur(weight, (0, 0), 2.0)
+
+
+def in_skin_tone(rendered: np.ndarray, weight: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """The TOM's drawing of bare skin in the person's skin tone.
+
+    Trained on VITON's mostly light-skinned models, and never shown a bare midriff, the TOM draws a neckline, a
+    midriff or a bared shoulder near white or pink whoever the person is. Here its drawing is moved to the skin
+    colour the photo shows, in CIELAB, keeping some of its own variation as shading (:data:`SHADING_KEPT`; more
+    keeps the dark and pale bands of its blur, which are not shading).
+
+    Args:
+        rendered: (H, W, 3) float32 RGB in [0, 1]; weight: (H, W) float32 in [0, 1] (:func:`bare_torso`);
+        colour: (3,) RGB in [0, 255] (:func:`skin_colour`).
+    Returns:
+        (H, W, 3) float32 RGB in [0, 1].
+    """
+    drawn = weight > 0.5
+    if drawn.sum() < MIN_SKIN_PIXELS:
+        return rendered
+    rows, cols = np.nonzero(weight > 1e-3)
+    box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))  # the rest is unchanged
+    lab = cv2.cvtColor(np.ascontiguousarray(rendered[box]), cv2.COLOR_RGB2LAB)
+    skin = cv2.cvtColor((colour.astype(np.float32) / 255)[None, None], cv2.COLOR_RGB2LAB)[0, 0]
+    variation = np.clip((lab - lab[drawn[box]].mean(0)) * SHADING_KEPT[0], -SHADING_KEPT[1], SHADING_KEPT[1])
+    lab += (skin + variation - lab) * weight[box][..., None]
+    out = rendered.copy()
+    out[box] = np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB), 0, 1)
+    return out

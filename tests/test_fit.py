@@ -1,0 +1,54 @@
+"""The new garment's sides are stretched to the body's outline below the armpits (vton.fit), on real parses."""
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from conftest import VITON, viton_pairs
+from training.dataset import read_openpose
+from vton.fit import SIDE_REACH, SIDE_STRIP, armpit_row, widen_to_outline
+from vton.representation import GARMENT_LABELS
+
+
+def test_a_too_narrow_garment_is_widened_to_the_old_garments_outline_below_the_armpits():
+    person = viton_pairs(0, 1)[0][0]
+    stem = person.rsplit(".", 1)[0]
+    labels = np.array(Image.open(VITON / "train" / "image-parse" / f"{stem}.png"))
+    keypoints = read_openpose(VITON / "train" / "pose" / f"{stem}_keypoints.json")
+    # at 4x the network's resolution, as the pipeline composes a 1024-px photo
+    labels = cv2.resize(labels, (768, 1024), interpolation=cv2.INTER_NEAREST)
+    keypoints[:, :2] *= 4
+    old = np.isin(labels, GARMENT_LABELS)
+    # the new garment: the old one 12 px narrower on each side (a warp too narrow for the body)
+    narrow = cv2.erode(old.astype(np.uint8), np.ones((1, 25), np.uint8)) > 0
+    first_row = armpit_row(keypoints, 1024)
+    assert 0 < first_row < np.nonzero(old.any(1))[0].max()
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, 1024), torch.linspace(-1, 1, 768), indexing="ij")
+    grid = torch.stack([xs, ys], -1)[None]
+    widened, added = widen_to_outline(grid, narrow, old, first_row)
+
+    below = np.broadcast_to(np.arange(1024)[:, None] >= first_row, old.shape)
+    assert not added[~below].any() and torch.equal(widened[0, :first_row], grid[0, :first_row])  # shoulders: as warped
+    assert not (added & ~old).any() and not (added & narrow).any()  # only the gap, within the old garment
+    gap = old & ~narrow & below
+    assert gap.sum() > 5_000 and (added & gap).sum() > 0.9 * gap.sum()  # the gap (12 px < the reach) is covered
+    # the garment's middle (farther than the stretched strip from its sides) is not moved, its sides are resampled
+    # outwards: the grid's x stays increasing
+    cols = np.arange(768)[None, :]
+    left = np.where(narrow, cols, 768).min(1)[:, None]
+    right = np.where(narrow, cols, -1).max(1)[:, None]
+    strip = round(SIDE_STRIP * 1024)
+    middle = torch.from_numpy(below & (cols > left + strip) & (cols < right - strip))
+    assert middle.sum() > 20_000 and torch.equal(widened[0][middle], grid[0][middle])
+    assert (widened[0, first_row:, 1:, 0] - widened[0, first_row:, :-1, 0] >= 0).all()
+
+
+def test_a_side_is_moved_no_farther_than_the_reach():
+    old = np.zeros((400, 300), bool)
+    old[100:300, 20:280] = True
+    narrow = np.zeros_like(old)
+    narrow[100:300, 120:180] = True  # 100 px short of each side, the reach is 20 px at this height
+    grid = torch.zeros(1, 400, 300, 2)
+    _, added = widen_to_outline(grid, narrow, old, 0)
+    reach = round(SIDE_REACH * 400)
+    assert (added.sum(1)[110:290] == 2 * reach).all()

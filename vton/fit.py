@@ -1,0 +1,107 @@
+"""The new garment fitted to the body at the photo's resolution: its sides reach the old garment's outline.
+
+The GMM's 5x5 TPS often warps a top narrower than the torso it dresses (a plus-size body, a loose old top): between
+the new garment's side and the old garment's outline the TOM then draws a pale, blurred frame, pasted into the photo
+4-5x enlarged (the most frequent flaw on the wild photos). Below the armpits a top wraps around the body, so there
+its sides are stretched sideways, row by row, to the old garment's outline: the garment's outer strip is resampled
+wider (the print stays sharp, the centre untouched), by at most :data:`SIDE_REACH` of the height. Above the armpits
+(shoulders, straps, necklines) the garment keeps its shape: what it leaves uncovered there is skin.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+SIDE_REACH = 0.05  # the farthest a side is moved, as a fraction of the window's height
+SIDE_STRIP = 0.03  # the width of the garment's outer strip that is stretched over the gap, fraction of the height
+ARMPIT_BELOW_SHOULDERS = 0.35  # the armpits lie this far below the shoulder joints, in shoulder widths
+
+
+def armpit_row(keypoints: np.ndarray, height: int) -> int:
+    """The row of the armpits, from the COCO-18 shoulders ((18, 3), in the window's pixels); ``height`` (no row)
+    without both shoulders."""
+    if (keypoints[[2, 5], 2] <= 0).any():
+        return height
+    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    return int(np.clip(keypoints[[2, 5], 1].mean() + ARMPIT_BELOW_SHOULDERS * shoulder_width, 0, height))
+
+
+def across_garment(garment: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the pixels of each row from the garment's leftmost to its rightmost pixel (none in rows it
+    does not cross)."""
+    xs = np.arange(garment.shape[1])[None, :]
+    left = np.where(garment, xs, garment.shape[1]).min(1)[:, None]
+    right = np.where(garment, xs, -1).max(1)[:, None]
+    return (xs >= left) & (xs <= right)
+
+
+def _side_gaps(garment: np.ndarray, old: np.ndarray, reach: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per side and row: the garment's outermost column, and how many pixels past it are old garment without a
+    break (at most ``reach``; 0 in rows without garment)."""
+    height, width = garment.shape
+    rows = np.arange(height)
+    has = garment.any(1)
+    out = {}
+    for side, step in (("left", -1), ("right", 1)):
+        first = np.argmax(garment if side == "left" else garment[:, ::-1], 1)
+        edge = np.where(has, first if side == "left" else width - 1 - first, 0)
+        gap = np.zeros(height, np.int32)
+        open_rows = has.copy()
+        for k in range(1, reach + 1):
+            x = edge + step * k
+            open_rows &= (x >= 0) & (x < width)
+            open_rows[open_rows] = old[rows[open_rows], x[open_rows]]
+            gap[open_rows] = k
+        out[side] = (edge, gap)
+    return out
+
+
+def widen_to_outline(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, first_row: int
+                     ) -> tuple[torch.Tensor, np.ndarray]:
+    """Stretch the garment's sides to the old garment's outline, from ``first_row`` (the armpits) down.
+
+    Args:
+        grid: (1, H, W, 2) the TPS sampling grid of the garment at the window's resolution.
+        garment: (H, W) bool where the new garment is shown; old: (H, W) bool the old upper garment.
+        first_row: the first row stretched (:func:`armpit_row`).
+    Returns:
+        the grid resampled along x (the same grid where nothing is stretched), and (H, W) bool the pixels the
+        garment newly covers.
+    """
+    height, width = garment.shape
+    reach, strip = max(1, round(SIDE_REACH * height)), max(2, round(SIDE_STRIP * height))
+    shown = garment.copy()
+    shown[:first_row] = False
+    gaps = _side_gaps(shown, old, reach)
+    rows = np.nonzero((gaps["left"][1] > 0) | (gaps["right"][1] > 0))[0]
+    added = np.zeros((height, width), bool)
+    if rows.size == 0:
+        return grid, added
+    # only the rows that move: the source column of every target column
+    xs = np.tile(np.arange(width, dtype=np.float32), (rows.size, 1))
+    source = xs.copy()
+    moved = np.zeros(xs.shape, bool)
+    for side, (edge, gap) in gaps.items():
+        # the gap varies smoothly down the side (no jagged outline): a row moves at most 1 px more than its
+        # neighbourhood's mean, never past the outline it measured
+        gap = np.minimum(gap, cv2.GaussianBlur(gap.astype(np.float32)[:, None], (1, 0), 0, sigmaY=reach / 4)[:, 0] + 1)
+        e, g = edge[rows].astype(np.float32)[:, None], gap[rows][:, None]
+        if side == "left":  # target [e - g, e + strip) samples source [e, e + strip)
+            span = (g > 0) & (xs >= e - g) & (xs < e + strip)
+            source = np.where(span, e + (xs - (e - g)) * strip / (strip + g), source)
+            moved |= span & (xs < e)
+        else:  # target (e - strip, e + g] samples source (e - strip, e]
+            span = (g > 0) & (xs > e - strip) & (xs <= e + g)
+            source = np.where(span, e - (e + g - xs) * strip / (strip + g), source)
+            moved |= span & (xs > e)
+    added[rows] = moved
+    # the grid at the fractional source columns (linear along x)
+    x0 = np.clip(np.floor(source), 0, width - 1).astype(np.int64)
+    x1 = np.minimum(x0 + 1, width - 1)
+    frac = torch.from_numpy(source - x0).to(grid)[..., None]
+    index = torch.from_numpy(rows).to(grid.device)[:, None]
+    x0, x1 = torch.from_numpy(x0).to(grid.device), torch.from_numpy(x1).to(grid.device)
+    out = grid.clone()
+    out[0, index[:, 0]] = grid[0, index, x0] * (1 - frac) + grid[0, index, x1] * frac
+    return out, added
