@@ -176,3 +176,33 @@ def test_bare_skin_the_new_garment_uncovers_on_the_torso_is_in_the_persons_skin_
     assert np.median(np.linalg.norm(hue(image[chest]) - hue(tone[None]), axis=1)) > 0.2  # the grey tee: 0.24
     assert np.median(np.linalg.norm(hue(result[chest]) - hue(tone[None]), axis=1)) < 0.05  # 0.032 (TOM alone: 0.22)
     assert 0.8 < np.median(result[chest].sum(-1)) / tone.sum() < 1.4  # 1.18 (TOM alone: 2.4, near white)
+
+
+def test_the_band_above_the_waistband_that_a_shorter_top_bares_is_skin(default_pipeline):
+    """A wild photo of a black slip dress (its skirt kept below the waist), a shorter tee: the band of the old
+    dress between the hip joints and the waistband is bare midriff in the person's skin tone, not the dark smear
+    drawn from the surrounding black (the torso used to end at the hip joints)."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "052472_0.jpg")
+    tee = require_shared(SHARED / "data" / "wild" / "garments" / "06123_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    labels = analysis.labels_in_photo()
+    image = np.asarray(analysis.photo).astype(np.float32)
+    skin = cv2.erode(np.isin(labels, [10, 14, 15]).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    tone = np.median(image[skin], axis=0)
+    keypoints = analysis.keypoints_in_photo()
+    assert keypoints[[2, 5, 8, 11], 2].min() > 0
+    shoulders = np.linalg.norm(keypoints[2, :2] - keypoints[5, :2])
+    hips = keypoints[[8, 11], :2].mean(0)
+    band = np.zeros(labels.shape, bool)
+    band[int(hips[1] - 0.1 * shoulders):int(hips[1] + 0.3 * shoulders),
+         int(hips[0] - 0.3 * shoulders):int(hips[0] + 0.3 * shoulders)] = True
+    band &= np.isin(labels, LABEL_GROUPS["upper"])
+    assert band.sum() > 3000
+    result = np.asarray(default_pipeline(analysis, tee).image).astype(np.float32)
+
+    def hue(pixels):
+        return pixels / pixels.sum(-1, keepdims=True)
+
+    assert np.median(image[band].sum(-1)) / tone.sum() < 0.3  # the black dress: 0.20
+    assert np.median(result[band].sum(-1)) / tone.sum() > 0.7  # 1.0 (before: 0.22, a dark smear)
+    assert np.median(np.linalg.norm(hue(result[band]) - hue(tone[None]), axis=1)) < 0.07  # 0.04 (before: 0.13)

@@ -21,6 +21,7 @@ UPPER_ARM_RADIUS = 0.13  # radius of the upper arm, as a fraction of the shoulde
 FOREARM_RADIUS = 0.10
 TORSO_WIDEN = (0.10, 0.30)  # the torso's outline beyond the shoulder / hip joints, fraction of their distance
 TORSO_ABOVE_SHOULDERS = 0.6  # and above the shoulder joints (the shoulders' tops and the neck), of their width
+TORSO_BELOW_HIPS = 0.4  # and below the hip joints, of the shoulders' width
 SHADE_DEPTH = 0.22  # a limb's edge is this much darker than its middle
 LIGHT_BLUR = 0.03  # the old garment's shading, blurred with this sigma (fraction of the height), lights the skin
 LIGHT_RANGE = (0.85, 1.10)
@@ -34,7 +35,8 @@ INPAINT_SCALE = 4  # the background is inpainted at 1/4 of the resolution (it is
 
 
 def body_model(keypoints: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Arms (capsules shoulder -> elbow -> wrist) and torso (shoulders to hips, widened) as (H, W) bool masks.
+    """Arms (capsules shoulder -> elbow -> wrist) and torso (shoulders to a little below the hips, widened) as
+    (H, W) bool masks.
 
     Args:
         keypoints: (18, 3) COCO-18 in the same pixels (confidence 0: missing).
@@ -71,8 +73,11 @@ def body_model(keypoints: np.ndarray, height: int, width: int) -> tuple[np.ndarr
     shoulder_r = right - TORSO_WIDEN[0] * shoulder_width * across
     shoulder_l = left + TORSO_WIDEN[0] * shoulder_width * across
     up = np.array([across[1], -across[0]]) * TORSO_ABOVE_SHOULDERS * shoulder_width  # the shoulders' tops, the neck
-    outline = np.array([shoulder_r + up, shoulder_l + up, shoulder_l, hip_l + TORSO_WIDEN[1] * hip_width * across,
-                        hip_r - TORSO_WIDEN[1] * hip_width * across, shoulder_r])
+    # and below the hip joints: a top's last band, above the waistband, often lies lower
+    below = np.array([-across[1], across[0]]) * TORSO_BELOW_HIPS * shoulder_width
+    hip_l, hip_r = hip_l + TORSO_WIDEN[1] * hip_width * across, hip_r - TORSO_WIDEN[1] * hip_width * across
+    outline = np.array([shoulder_r + up, shoulder_l + up, shoulder_l, hip_l, hip_l + below, hip_r + below, hip_r,
+                        shoulder_r])
     torso = np.zeros((height, width), np.uint8)
     cv2.fillPoly(torso, [np.round(outline).astype(np.int32)], 1)
     return arms > 0, torso > 0
