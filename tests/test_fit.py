@@ -6,7 +6,7 @@ from PIL import Image
 
 from conftest import VITON, viton_pairs
 from training.dataset import read_openpose
-from vton.fit import SIDE_REACH, SIDE_STRIP, armpit_row, widen_to_outline
+from vton.fit import SIDE_REACH, SIDE_STRIP, armpit_row, first_rows, widen_to_outline
 from vton.representation import GARMENT_LABELS
 
 
@@ -25,7 +25,7 @@ def test_a_too_narrow_garment_is_widened_to_the_old_garments_outline_below_the_a
     assert 0 < first_row < np.nonzero(old.any(1))[0].max()
     ys, xs = torch.meshgrid(torch.linspace(-1, 1, 1024), torch.linspace(-1, 1, 768), indexing="ij")
     grid = torch.stack([xs, ys], -1)[None]
-    widened, added = widen_to_outline(grid, narrow, old, first_row)
+    widened, added = widen_to_outline(grid, narrow, old, (first_row, first_row))
 
     below = np.broadcast_to(np.arange(1024)[:, None] >= first_row, old.shape)
     assert not added[~below].any() and torch.equal(widened[0, :first_row], grid[0, :first_row])  # shoulders: as warped
@@ -49,6 +49,22 @@ def test_a_side_is_moved_no_farther_than_the_reach():
     narrow = np.zeros_like(old)
     narrow[100:300, 120:180] = True  # 100 px short of each side, the reach is 20 px at this height
     grid = torch.zeros(1, 400, 300, 2)
-    _, added = widen_to_outline(grid, narrow, old, 0)
+    _, added = widen_to_outline(grid, narrow, old, (0, 0))
     reach = round(SIDE_REACH * 400)
     assert (added.sum(1)[110:290] == 2 * reach).all()
+
+
+def test_a_sleeved_garment_is_widened_from_the_shoulders_a_strapped_one_from_the_armpits():
+    person = viton_pairs(0, 1)[0][0]
+    stem = person.rsplit(".", 1)[0]
+    labels = np.array(Image.open(VITON / "train" / "image-parse" / f"{stem}.png"))
+    keypoints = read_openpose(VITON / "train" / "pose" / f"{stem}_keypoints.json")
+    top = np.isin(labels, GARMENT_LABELS)  # the VITON top this person wears, with its sleeves
+    armpits = armpit_row(keypoints, labels.shape[0])
+    left, right = first_rows(top, keypoints)
+    assert left < armpits and right < armpits and left == right  # from the shoulders' tops, both sides
+    columns = np.arange(labels.shape[1])[None, :]
+    body = top & (abs(columns - keypoints[1, 0]) < 0.3 * np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    assert first_rows(body, keypoints) == (armpits, armpits)  # no sleeves: from the armpits
+    one_sleeve = top & ((columns < keypoints[1, 0]) | body)
+    assert first_rows(one_sleeve, keypoints) == (left, armpits)

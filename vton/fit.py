@@ -4,8 +4,9 @@ The GMM's 5x5 TPS often warps a top narrower than the torso it dresses (a plus-s
 the new garment's side and the old garment's outline the TOM then draws a pale, blurred frame, pasted into the photo
 4-5x enlarged (the most frequent flaw on the wild photos). Below the armpits a top wraps around the body, so there
 its sides are stretched sideways, row by row, to the old garment's outline: the garment's outer strip is resampled
-wider (the print stays sharp, the centre untouched), by at most :data:`SIDE_REACH` of the height. Above the armpits
-(shoulders, straps, necklines) the garment keeps its shape: what it leaves uncovered there is skin.
+wider (the print stays sharp, the centre untouched), by at most :data:`SIDE_REACH` of the height; a side with a
+sleeve from the shoulders' tops down. Elsewhere above the armpits (straps, necklines) the garment keeps its shape:
+what it leaves uncovered there is skin.
 """
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ import cv2
 import numpy as np
 import torch
 
+from .skin import TORSO_ABOVE_SHOULDERS
+
 SIDE_REACH = 0.05  # the farthest a side is moved, as a fraction of the window's height
 SIDE_STRIP = 0.03  # the width of the garment's outer strip that is stretched over the gap, fraction of the height
 ARMPIT_BELOW_SHOULDERS = 0.35  # the armpits lie this far below the shoulder joints, in shoulder widths
+SLEEVE_PAST_SHOULDER = 0.1  # a garment reaching this far past a shoulder joint (in shoulder widths) has a sleeve
 
 
 def armpit_row(keypoints: np.ndarray, height: int) -> int:
@@ -27,13 +31,28 @@ def armpit_row(keypoints: np.ndarray, height: int) -> int:
     return int(np.clip(keypoints[[2, 5], 1].mean() + ARMPIT_BELOW_SHOULDERS * shoulder_width, 0, height))
 
 
-def across_garment(garment: np.ndarray) -> np.ndarray:
-    """(H, W) bool: the pixels of each row from the garment's leftmost to its rightmost pixel (none in rows it
-    does not cross)."""
-    xs = np.arange(garment.shape[1])[None, :]
-    left = np.where(garment, xs, garment.shape[1]).min(1)[:, None]
-    right = np.where(garment, xs, -1).max(1)[:, None]
-    return (xs >= left) & (xs <= right)
+def first_rows(garment: np.ndarray, keypoints: np.ndarray) -> tuple[int, int]:
+    """The first row from which each side of the garment (left, right in the image) is stretched: the armpits, or
+    the tops of the shoulders where the garment has a sleeve on that side (it reaches past the shoulder joint
+    just above the armpits, :data:`SLEEVE_PAST_SHOULDER`): a sleeved top covers the shoulders too, a camisole's
+    strap does not.
+
+    Args:
+        garment: (H, W) bool where the new garment is shown; keypoints: (18, 3) COCO-18 in the same pixels.
+    """
+    height = garment.shape[0]
+    armpits = armpit_row(keypoints, height)
+    if armpits >= height:
+        return height, height
+    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    tops = int(max(0, keypoints[[2, 5], 1].min() - TORSO_ABOVE_SHOULDERS * shoulder_width))
+    near = garment[max(0, armpits - round(ARMPIT_BELOW_SHOULDERS * shoulder_width)):armpits]
+    cols = np.nonzero(near.any(0))[0]
+    if cols.size == 0:
+        return armpits, armpits
+    margin = SLEEVE_PAST_SHOULDER * shoulder_width
+    left, right = sorted(keypoints[[2, 5], 0])
+    return (tops if cols.min() < left - margin else armpits), (tops if cols.max() > right + margin else armpits)
 
 
 def _side_gaps(garment: np.ndarray, old: np.ndarray, reach: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -57,14 +76,14 @@ def _side_gaps(garment: np.ndarray, old: np.ndarray, reach: int) -> dict[str, tu
     return out
 
 
-def widen_to_outline(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, first_row: int
+def widen_to_outline(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, rows_from: tuple[int, int]
                      ) -> tuple[torch.Tensor, np.ndarray]:
-    """Stretch the garment's sides to the old garment's outline, from ``first_row`` (the armpits) down.
+    """Stretch the garment's sides to the old garment's outline, each side from its first row down.
 
     Args:
         grid: (1, H, W, 2) the TPS sampling grid of the garment at the window's resolution.
         garment: (H, W) bool where the new garment is shown; old: (H, W) bool the old upper garment.
-        first_row: the first row stretched (:func:`armpit_row`).
+        rows_from: the first row stretched on the left and on the right side (:func:`first_rows`).
     Returns:
         the grid resampled along x (the same grid where nothing is stretched), and (H, W) bool the pixels the
         garment newly covers.
@@ -72,8 +91,10 @@ def widen_to_outline(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, f
     height, width = garment.shape
     reach, strip = max(1, round(SIDE_REACH * height)), max(2, round(SIDE_STRIP * height))
     shown = garment.copy()
-    shown[:first_row] = False
+    shown[:min(rows_from)] = False
     gaps = _side_gaps(shown, old, reach)
+    for (_, gap), first in zip(gaps.values(), rows_from):
+        gap[:first] = 0
     rows = np.nonzero((gaps["left"][1] > 0) | (gaps["right"][1] > 0))[0]
     added = np.zeros((height, width), bool)
     if rows.size == 0:

@@ -87,7 +87,7 @@ class PersonAnalysis:
             upper, head = (cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
                            for m in (self.masks.upper, self.masks.head))
         else:
-            _, labels, keypoints = self._window(size)
+            _, labels, keypoints = self.window(size)
             masks = masks_from_labels(labels, keypoints, with_hidden=False)
             grow = 2 * max(1, round(height / NET_HEIGHT)) + 1
             upper = cv2.dilate(masks.upper.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
@@ -103,7 +103,7 @@ class PersonAnalysis:
         if key not in self._cache:
             under = None
             if self.parse is not None:
-                window, labels, keypoints = self._window(size)
+                window, labels, keypoints = self.window(size)
                 under = under_old_garment(window, labels, keypoints, self.masks_in_window(size)[0])
             self._cache[key] = under
         return self._cache[key]
@@ -116,7 +116,7 @@ class PersonAnalysis:
         if key not in self._cache:
             out = None
             if self.parse is not None:
-                window, labels, keypoints = self._window(size)
+                window, labels, keypoints = self.window(size)
                 body = body_model(keypoints, size[1], size[0])
                 skin = skin_colour(window, labels, self.masks_in_window(size)[0] > 0.5)
                 if body is not None and skin is not None:
@@ -130,7 +130,7 @@ class PersonAnalysis:
         keypoints[:, :2] *= size[1] / NET_HEIGHT
         return armpit_row(keypoints, size[1])
 
-    def _window(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def window(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The framed window of the photo at ``size`` (W, H) as (H, W, 3) uint8, its guided labels, and the
         keypoints in its pixels (cached)."""
         key = ("window", size)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .fit import across_garment
 from .representation import ARM_LABELS, NECK_LABEL
 
 UPPER_ARM_RADIUS = 0.13  # radius of the upper arm, as a fraction of the shoulder width (joint to joint)
@@ -183,10 +182,19 @@ def under_old_garment(window: np.ndarray, labels: np.ndarray, keypoints: np.ndar
     return image, weight.astype(np.float32)
 
 
+def across_garment(garment: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the pixels of each row from the garment's leftmost to its rightmost pixel (none in rows it
+    does not cross)."""
+    xs = np.arange(garment.shape[1])[None, :]
+    left = np.where(garment, xs, garment.shape[1]).min(1)[:, None]
+    right = np.where(garment, xs, -1).max(1)[:, None]
+    return (xs >= left) & (xs <= right)
+
+
 def bare_torso(torso: np.ndarray, upper: np.ndarray, shown: np.ndarray, first_row: int) -> np.ndarray:
     """Where the TOM draws bare torso skin: the old garment on the torso (:func:`body_model`), off the new
     garment, but for the body's sides beside it below the armpits: a top wraps around the body there, and what
-    the warp leaves of them (:mod:`vton.fit` widens it) is the TOM's drawing of the garment. Between a sleeve
+    the warp leaves of them (:func:`vton.fit.widen_to_outline`) is the TOM's drawing of the garment. Between a sleeve
     and the body the TOM draws a purple or blue haze that skin replaces more plausibly.
 
     Args:
