@@ -1,7 +1,7 @@
 """Try-on contact sheets to look at and grade, and the background-change figure.
 
     python benchmarks/tryon_sheets.py --out artifacts/tryon [--model M] [--wild ../shared/data/wild]
-        [--viton ../shared/data/viton] [--garments-per-person 3] [--viton-pairs 24]
+        [--viton ../shared/data/viton] [--garments-per-person 3] [--viton-pairs 24] [--results DIR]
 
 Every person photo of WILD/persons is dressed in 3 different garments of WILD/garments (person i gets garments
 i, i + 5 and i + 9 modulo their number, so every garment is used), and 24 persons of the VITON val pairs each in
@@ -29,6 +29,7 @@ from vton.cli import _images
 from vton.errors import InputError
 
 TILE_HEIGHT = 300
+RESULT_HEIGHT = 600  # --results
 ROWS_PER_SHEET = 6
 CHANGED = 8  # 0-255: a pixel differs from the photo when a channel differs by more than this
 FAR = 0.005  # of the photo's height: "far from the person"
@@ -96,6 +97,7 @@ def main() -> None:
     p.add_argument("--val-pairs", default="training/splits/val_pairs.txt")
     p.add_argument("--garments-per-person", type=int, default=3)
     p.add_argument("--viton-pairs", type=int, default=24)
+    p.add_argument("--results", help="also write each result image here (600 px high), named like its row")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -130,11 +132,17 @@ def main() -> None:
             person_mask = analysis.labels_in_photo(max_side=1024) > 0
             figure = background_change(analysis.photo, result.image, person_mask)
             results.append({"kind": kind, "number": number, "person": person.name, "garment": garment.name,
+                            "person_path": str(person), "garment_path": str(garment),
                             "background_change": figure, "seconds": sum(result.timings.values())})
             rows[kind].append(row(number, analysis.photo, Image.open(garment), result, figure))
+            if args.results:
+                Path(args.results).mkdir(parents=True, exist_ok=True)
+                tile(result.image, RESULT_HEIGHT).save(Path(args.results) / f"{kind}_{number:02d}.jpg", quality=93)
     for kind, kind_rows in rows.items():
         write_sheets(kind_rows, out, kind)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    if args.results:
+        (Path(args.results) / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     for kind in rows:
         figures = np.array([r["background_change"] for r in results if r["kind"] == kind and "background_change" in r])
         if len(figures):
