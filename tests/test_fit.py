@@ -6,7 +6,7 @@ from PIL import Image
 
 from conftest import VITON, viton_pairs
 from training.dataset import read_openpose
-from vton.fit import SIDE_REACH, SIDE_STRIP, armpit_row, first_rows, widen_to_outline
+from vton.fit import SIDE_REACH, SIDE_STRIP, armpit_row, first_rows, raise_shoulders, widen_to_outline
 from vton.representation import GARMENT_LABELS
 
 
@@ -68,3 +68,29 @@ def test_a_sleeved_garment_is_widened_from_the_shoulders_a_strapped_one_from_the
     assert first_rows(body, keypoints) == (armpits, armpits)  # no sleeves: from the armpits
     one_sleeve = top & ((columns < keypoints[1, 0]) | body)
     assert first_rows(one_sleeve, keypoints) == (left, armpits)
+
+
+def test_a_sleeved_garment_warped_too_low_is_raised_to_the_shoulders_but_not_at_the_neckline():
+    person = viton_pairs(0, 1)[0][0]
+    stem = person.rsplit(".", 1)[0]
+    labels = cv2.resize(np.array(Image.open(VITON / "train" / "image-parse" / f"{stem}.png")), (768, 1024),
+                        interpolation=cv2.INTER_NEAREST)
+    keypoints = read_openpose(VITON / "train" / "pose" / f"{stem}_keypoints.json")
+    keypoints[:, :2] *= 4
+    old = np.isin(labels, GARMENT_LABELS)
+    low = np.zeros_like(old)
+    low[16:] = old[:-16]  # the same top warped 16 px too low
+    low &= old
+    rows_from = first_rows(low, keypoints)
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, 1024), torch.linspace(-1, 1, 768), indexing="ij")
+    grid = torch.stack([xs, ys], -1)[None]
+    raised, added = raise_shoulders(grid, low, old, keypoints, rows_from)
+    assert raised.shape == grid.shape and not (added & ~old).any() and not (added & low).any()
+    shoulder_width = np.linalg.norm(keypoints[2, :2] - keypoints[5, :2])
+    columns = np.arange(768)
+    neckline = abs(columns - keypoints[1, 0]) < 0.3 * shoulder_width
+    gap = old & ~low
+    beside = gap & ~neckline[None, :] & (np.arange(1024) < keypoints[[2, 5], 1].max())[:, None]
+    assert beside.sum() > 1000 and (added & beside).sum() > 0.8 * beside.sum()  # the shoulders are covered
+    assert not added[:, neckline].any()  # the neckline keeps its shape
+    assert torch.equal(raised[0, :, neckline], grid[0, :, neckline])

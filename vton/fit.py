@@ -19,7 +19,8 @@ from .skin import TORSO_ABOVE_SHOULDERS
 SIDE_REACH = 0.05  # the farthest a side is moved, as a fraction of the window's height
 SIDE_STRIP = 0.03  # the width of the garment's outer strip that is stretched over the gap, fraction of the height
 ARMPIT_BELOW_SHOULDERS = 0.35  # the armpits lie this far below the shoulder joints, in shoulder widths
-SLEEVE_PAST_SHOULDER = 0.1  # a garment reaching this far past a shoulder joint (in shoulder widths) has a sleeve
+SLEEVE_PAST_SHOULDER = 0.1
+NECK_HALF_WIDTH = 0.3  # the neckline's columns, either side of the neck joint, in shoulder widths (not raised)  # a garment reaching this far past a shoulder joint (in shoulder widths) has a sleeve
 
 
 def armpit_row(keypoints: np.ndarray, height: int) -> int:
@@ -88,15 +89,46 @@ def widen_to_outline(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, r
         the grid resampled along x (the same grid where nothing is stretched), and (H, W) bool the pixels the
         garment newly covers.
     """
-    height, width = garment.shape
-    reach, strip = max(1, round(SIDE_REACH * height)), max(2, round(SIDE_STRIP * height))
+    rows = np.arange(garment.shape[0])
     shown = garment.copy()
     shown[:min(rows_from)] = False
-    gaps = _side_gaps(shown, old, reach)
-    for (_, gap), first in zip(gaps.values(), rows_from):
-        gap[:first] = 0
+    return _stretch_rows(grid, shown, old, (rows >= rows_from[0], rows >= rows_from[1]), garment.shape[0])
+
+
+def raise_shoulders(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoints: np.ndarray,
+                    rows_from: tuple[int, int]) -> tuple[torch.Tensor, np.ndarray]:
+    """Stretch the top of a sleeved garment's shoulders up to the old garment's outline: beside the neckline
+    (farther than :data:`NECK_HALF_WIDTH` shoulder widths from the neck joint), on the sides with a sleeve
+    (``rows_from`` above the armpits, :func:`first_rows`). A tee warped lower than the shoulders left a flat
+    block of painted skin on them.
+
+    Args, returns: as :func:`widen_to_outline` (the grid resampled along y).
+    """
+    height, width = garment.shape
+    armpits = armpit_row(keypoints, height)
+    columns = np.zeros(width, bool)
+    if armpits < height:
+        neck = keypoints[1, 0] if keypoints[1, 2] > 0 else keypoints[[2, 5], 0].mean()
+        half = NECK_HALF_WIDTH * float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+        xs = np.arange(width)
+        columns = ((xs < neck - half) & (rows_from[0] < armpits)) | ((xs > neck + half) & (rows_from[1] < armpits))
+    if not columns.any():
+        return grid, np.zeros_like(garment)
+    out, added = _stretch_rows(grid.transpose(1, 2), garment.T, old.T, (columns, np.zeros_like(columns)), height)
+    return out.transpose(1, 2).contiguous(), added.T
+
+
+def _stretch_rows(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, allowed: tuple[np.ndarray, np.ndarray],
+                  height: int) -> tuple[torch.Tensor, np.ndarray]:
+    """The stretch of :func:`widen_to_outline` along the rows of ``garment`` ((R, C) bool), on the left and the
+    right side of the rows ``allowed`` ((R,) bool each); reach and strip are fractions of ``height``."""
+    rows_count, width = garment.shape
+    reach, strip = max(1, round(SIDE_REACH * height)), max(2, round(SIDE_STRIP * height))
+    gaps = _side_gaps(garment, old, reach)
+    for (_, gap), ok in zip(gaps.values(), allowed):
+        gap[~ok] = 0
     rows = np.nonzero((gaps["left"][1] > 0) | (gaps["right"][1] > 0))[0]
-    added = np.zeros((height, width), bool)
+    added = np.zeros((rows_count, width), bool)
     if rows.size == 0:
         return grid, added
     # only the rows that move: the source column of every target column
