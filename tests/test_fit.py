@@ -10,14 +10,17 @@ from vton.fit import SIDE_REACH, SIDE_STRIP, armpit_row, first_rows, raise_shoul
 from vton.representation import GARMENT_LABELS
 
 
-def test_a_too_narrow_garment_is_widened_to_the_old_garments_outline_below_the_armpits():
-    person = viton_pairs(0, 1)[0][0]
-    stem = person.rsplit(".", 1)[0]
+def viton_person(scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first VITON training person's LIP labels and OpenPose joints, at ``scale`` x 256x192."""
+    stem = viton_pairs(0, 1)[0][0].rsplit(".", 1)[0]
     labels = np.array(Image.open(VITON / "train" / "image-parse" / f"{stem}.png"))
     keypoints = read_openpose(VITON / "train" / "pose" / f"{stem}_keypoints.json")
-    # at 4x the network's resolution, as the pipeline composes a 1024-px photo
-    labels = cv2.resize(labels, (768, 1024), interpolation=cv2.INTER_NEAREST)
-    keypoints[:, :2] *= 4
+    keypoints[:, :2] *= scale
+    return cv2.resize(labels, (192 * scale, 256 * scale), interpolation=cv2.INTER_NEAREST), keypoints
+
+
+def test_a_too_narrow_garment_is_widened_to_the_old_garments_outline_below_the_armpits():
+    labels, keypoints = viton_person(4)  # as the pipeline composes a 1024-px photo
     old = np.isin(labels, GARMENT_LABELS)
     # the new garment: the old one 12 px narrower on each side (a warp too narrow for the body)
     narrow = cv2.erode(old.astype(np.uint8), np.ones((1, 25), np.uint8)) > 0
@@ -55,10 +58,7 @@ def test_a_side_is_moved_no_farther_than_the_reach():
 
 
 def test_a_sleeved_garment_is_widened_from_the_shoulders_a_strapped_one_from_the_armpits():
-    person = viton_pairs(0, 1)[0][0]
-    stem = person.rsplit(".", 1)[0]
-    labels = np.array(Image.open(VITON / "train" / "image-parse" / f"{stem}.png"))
-    keypoints = read_openpose(VITON / "train" / "pose" / f"{stem}_keypoints.json")
+    labels, keypoints = viton_person(1)
     top = np.isin(labels, GARMENT_LABELS)  # the VITON top this person wears, with its sleeves
     armpits = armpit_row(keypoints, labels.shape[0])
     left, right = first_rows(top, keypoints)
@@ -71,12 +71,7 @@ def test_a_sleeved_garment_is_widened_from_the_shoulders_a_strapped_one_from_the
 
 
 def test_a_sleeved_garment_warped_too_low_is_raised_to_the_shoulders_but_not_at_the_neckline():
-    person = viton_pairs(0, 1)[0][0]
-    stem = person.rsplit(".", 1)[0]
-    labels = cv2.resize(np.array(Image.open(VITON / "train" / "image-parse" / f"{stem}.png")), (768, 1024),
-                        interpolation=cv2.INTER_NEAREST)
-    keypoints = read_openpose(VITON / "train" / "pose" / f"{stem}_keypoints.json")
-    keypoints[:, :2] *= 4
+    labels, keypoints = viton_person(4)
     old = np.isin(labels, GARMENT_LABELS)
     low = np.zeros_like(old)
     low[16:] = old[:-16]  # the same top warped 16 px too low

@@ -19,8 +19,8 @@ from .skin import TORSO_ABOVE_SHOULDERS
 SIDE_REACH = 0.05  # the farthest a side is moved, as a fraction of the window's height
 SIDE_STRIP = 0.03  # the width of the garment's outer strip that is stretched over the gap, fraction of the height
 ARMPIT_BELOW_SHOULDERS = 0.35  # the armpits lie this far below the shoulder joints, in shoulder widths
-SLEEVE_PAST_SHOULDER = 0.1
-NECK_HALF_WIDTH = 0.3  # the neckline's columns, either side of the neck joint, in shoulder widths (not raised)  # a garment reaching this far past a shoulder joint (in shoulder widths) has a sleeve
+SLEEVE_PAST_SHOULDER = 0.1  # a garment reaching this far past a shoulder joint (in shoulder widths) has a sleeve
+NECK_HALF_WIDTH = 0.3  # the neckline's columns, either side of the neck joint, in shoulder widths (not raised)
 
 
 def armpit_row(keypoints: np.ndarray, height: int) -> int:

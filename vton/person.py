@@ -126,9 +126,7 @@ class PersonAnalysis:
 
     def armpit_row(self, size: tuple[int, int]) -> int:
         """The armpits' row in the framed window at ``size`` (W, H) (:func:`vton.fit.armpit_row`)."""
-        keypoints = self.keypoints.copy()
-        keypoints[:, :2] *= size[1] / NET_HEIGHT
-        return armpit_row(keypoints, size[1])
+        return armpit_row(self._keypoints_in_window(size), size[1])
 
     def window(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The framed window of the photo at ``size`` (W, H) as (H, W, 3) uint8, its guided labels, and the
@@ -136,10 +134,14 @@ class PersonAnalysis:
         key = ("window", size)
         if key not in self._cache:
             window = np.asarray(self.framing.crop(self.photo, size))
-            keypoints = self.keypoints.copy()
-            keypoints[:, :2] *= size[1] / NET_HEIGHT
-            self._cache[key] = (window, labels_in_window(self.parse, window), keypoints)
+            self._cache[key] = (window, labels_in_window(self.parse, window), self._keypoints_in_window(size))
         return self._cache[key]
+
+    def _keypoints_in_window(self, size: tuple[int, int]) -> np.ndarray:
+        """(18, 3) keypoints in the pixels of the framed window at ``size`` (W, H)."""
+        keypoints = self.keypoints.copy()
+        keypoints[:, :2] *= size[1] / NET_HEIGHT
+        return keypoints
 
     def keypoints_in_photo(self) -> np.ndarray:
         """(18, 3) keypoints in the photo's pixels (missing joints stay 0, 0, 0)."""

@@ -93,35 +93,24 @@ def _cylinder(region: np.ndarray, radius: float) -> np.ndarray:
     return (1 - SHADE_DEPTH * (1 - np.sqrt(1 - (1 - depth) ** 2))).astype(np.float32)
 
 
-def skin_region(labels: np.ndarray, exclude: np.ndarray) -> np.ndarray | None:
-    """(H, W) bool: the skin the photo shows, to sample its colour from: the arms, the bare neck and torso; the
-    face when they show too little (it is often made up, or lit otherwise). Edges are left out (eroded 2 px):
-    there the parse blends skin with what is beside it. None without visible skin.
-
-    Args:
-        labels: (H, W) uint8 LIP labels; exclude: (H, W) bool pixels not to sample.
-    """
-    for group in (SKIN_LABELS, (FACE_LABEL,)):
-        region = cv2.erode((np.isin(labels, group) & ~exclude).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        if region.sum() >= MIN_SKIN_PIXELS:
-            return region
-    return None
-
-
 def skin_colour(photo: np.ndarray, labels: np.ndarray, exclude: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """The person's skin colour (the median over :func:`skin_region`) and the photo's grain on it.
+    """The person's skin colour and the photo's grain on it, from the skin it shows.
+
+    The median over the arms, the bare neck and torso; over the face when they show too little (it is often made
+    up, or lit otherwise). Edges are left out (eroded 2 px): there the parse blends skin with what is beside it.
 
     Args:
         photo: (H, W, 3) uint8; labels: (H, W) uint8 LIP labels; exclude: (H, W) bool pixels not to sample.
     Returns:
         (RGB float32 (3,), grain: std of the fine detail of the grey values), or None without visible skin.
     """
-    region = skin_region(labels, exclude)
-    if region is None:
-        return None
     grey = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32)
     detail = grey - cv2.GaussianBlur(grey, (0, 0), 1.5)
-    return np.median(photo[region].astype(np.float32), axis=0), float(np.std(detail[region]))
+    for group in (SKIN_LABELS, (FACE_LABEL,)):
+        region = cv2.erode((np.isin(labels, group) & ~exclude).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        if region.sum() >= MIN_SKIN_PIXELS:
+            return np.median(photo[region].astype(np.float32), axis=0), float(np.std(detail[region]))
+    return None
 
 
 def under_old_garment(window: np.ndarray, labels: np.ndarray, keypoints: np.ndarray,
