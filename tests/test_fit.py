@@ -6,7 +6,8 @@ from PIL import Image
 
 from conftest import VITON, viton_pairs
 from training.dataset import read_openpose
-from vton.fit import SIDE_REACH, SIDE_STRIP, armpit_row, first_rows, raise_shoulders, widen_to_outline
+from vton.fit import (HEM_REACH, HEM_STRIP, SIDE_REACH, SIDE_STRIP, armpit_row, first_rows, lower_hem, raise_shoulders,
+                      widen_to_outline)
 from vton.representation import GARMENT_LABELS
 
 
@@ -89,3 +90,43 @@ def test_a_sleeved_garment_warped_too_low_is_raised_to_the_shoulders_but_not_at_
     assert beside.sum() > 1000 and (added & beside).sum() > 0.8 * beside.sum()  # the shoulders are covered
     assert not added[:, neckline].any()  # the neckline keeps its shape
     assert torch.equal(raised[0, :, neckline], grid[0, :, neckline])
+
+
+def identity_grid(height: int, width: int) -> torch.Tensor:
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, height), torch.linspace(-1, 1, width), indexing="ij")
+    return torch.stack([xs, ys], -1)[None]
+
+
+def test_a_garment_warped_shorter_than_the_old_one_is_lengthened_to_its_hem_but_not_its_sleeves():
+    labels, keypoints = viton_person(4)
+    old = np.isin(labels, GARMENT_LABELS)
+    short = np.zeros_like(old)
+    short[:-40] = old[40:]  # the same top 40 px shorter (its top rows kept): the hem 40 px too high
+    short[:old.any(1).argmax() + 40] = old[:old.any(1).argmax() + 40]
+    short &= old
+    grid = identity_grid(1024, 768)
+    lowered, added = lower_hem(grid, short, old, keypoints)
+    assert not (added & ~old).any() and not (added & short).any()  # only the gap, within the old garment
+    hem = np.nonzero(old.any(1))[0].max()
+    armpits = armpit_row(keypoints, 1024)
+    gap = old & ~short & (np.arange(1024) > armpits + 100)[:, None]  # under the hem, not the sleeves' ends
+    assert gap.sum() > 5_000 and (added & gap).sum() > 0.8 * gap.sum()
+    assert added[hem - 45:hem + 1].any(1).all()  # down to the old hem
+    assert not added[:armpits].any()  # the sleeves keep their length
+    # above the stretched bottom strip the garment does not move
+    bottom = np.where(short.any(0), 1023 - np.argmax(short[::-1], 0), 1024)
+    top = bottom[added.any(0)].min() - round(HEM_STRIP * 1024)
+    assert top > armpits and torch.equal(lowered[0, :top], grid[0, :top])
+    assert (lowered[0, 1:, :, 1] - lowered[0, :-1, :, 1] >= 0).all()  # resampled downwards, in order
+
+
+def test_a_cropped_garment_keeps_its_length():
+    labels, keypoints = viton_person(4)
+    old = np.isin(labels, GARMENT_LABELS)
+    rows = np.nonzero(old.any(1))[0]
+    cropped = old.copy()
+    cropped[round(rows.min() + 0.5 * (rows.max() - rows.min())):] = False  # ends halfway down the old top
+    assert old.sum() - cropped.sum() > HEM_REACH * 1024 * 300
+    grid = identity_grid(1024, 768)
+    lowered, added = lower_hem(grid, cropped, old, keypoints)
+    assert not added.any() and torch.equal(lowered, grid)

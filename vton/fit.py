@@ -6,7 +6,9 @@ the new garment's side and the old garment's outline the TOM then draws a pale, 
 its sides are stretched sideways, row by row, to the old garment's outline: the garment's outer strip is resampled
 wider (the print stays sharp, the centre untouched), by at most :data:`SIDE_REACH` of the height; a side with a
 sleeve from the shoulders' tops down. Elsewhere above the armpits (straps, necklines) the garment keeps its shape:
-what it leaves uncovered there is skin.
+what it leaves uncovered there is skin. The GMM also often warps a tee shorter than the torso, and the TOM paints a
+flat band between its hem and the trousers: a hem up to :data:`HEM_REACH` above the old garment's is lowered to it
+the same way (a garment ending farther above is cropped by design).
 """
 from __future__ import annotations
 
@@ -21,6 +23,10 @@ SIDE_STRIP = 0.03  # the width of the garment's outer strip that is stretched ov
 ARMPIT_BELOW_SHOULDERS = 0.35  # the armpits lie this far below the shoulder joints, in shoulder widths
 SLEEVE_PAST_SHOULDER = 0.1  # a garment reaching this far past a shoulder joint (in shoulder widths) has a sleeve
 NECK_HALF_WIDTH = 0.3  # the neckline's columns, either side of the neck joint, in shoulder widths (not raised)
+HEM_REACH = 0.08  # the farthest the hem is lowered, fraction of the window's height; farther: a cropped garment
+HEM_STRIP = 0.12  # the height of the garment's bottom strip stretched over the gap, fraction of the height
+HEM_BELOW_ARMPITS = 0.3  # a column's bottom is the hem (not a short sleeve's end) this far below the armpits,
+# in shoulder widths
 
 
 def armpit_row(keypoints: np.ndarray, height: int) -> int:
@@ -118,12 +124,41 @@ def raise_shoulders(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, ke
     return out.transpose(1, 2).contiguous(), added.T
 
 
+def lower_hem(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoints: np.ndarray
+              ) -> tuple[torch.Tensor, np.ndarray]:
+    """Stretch the garment's hem down to the old garment's, where the old garment ends at most :data:`HEM_REACH`
+    below it. The GMM often warps a tee shorter than the torso; the TOM then paints a flat band of skin or blur
+    between the hem and the trousers. A garment whose hem lies farther above the old one's (in most of its
+    columns) is cropped by design and keeps its length.
+
+    Args, returns: as :func:`raise_shoulders` (the grid resampled along y; the bottom strip of
+    :data:`HEM_STRIP` of the height is stretched, so the print stays sharp above it).
+    """
+    height, width = garment.shape
+    armpits = armpit_row(keypoints, height)
+    none = np.zeros_like(garment)
+    if armpits >= height or not garment.any():
+        return grid, none
+    reach = max(1, round(HEM_REACH * height))
+    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    bottom = np.where(garment.any(0), height - 1 - np.argmax(garment[::-1], 0), -1)
+    columns = bottom > armpits + HEM_BELOW_ARMPITS * shoulder_width
+    if not columns.any():
+        return grid, none
+    gap = _side_gaps(garment.T, old.T, 2 * reach)["right"][1]
+    if np.median(gap[columns]) > reach:
+        return grid, none
+    out, added = _stretch_rows(grid.transpose(1, 2), garment.T, old.T, (np.zeros_like(columns), columns), height,
+                               reach=HEM_REACH, strip=HEM_STRIP)
+    return out.transpose(1, 2).contiguous(), added.T
+
+
 def _stretch_rows(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, allowed: tuple[np.ndarray, np.ndarray],
-                  height: int) -> tuple[torch.Tensor, np.ndarray]:
+                  height: int, reach: float = SIDE_REACH, strip: float = SIDE_STRIP) -> tuple[torch.Tensor, np.ndarray]:
     """The stretch of :func:`widen_to_outline` along the rows of ``garment`` ((R, C) bool), on the left and the
-    right side of the rows ``allowed`` ((R,) bool each); reach and strip are fractions of ``height``."""
+    right side of the rows ``allowed`` ((R,) bool each); ``reach`` and ``strip`` are fractions of ``height``."""
     rows_count, width = garment.shape
-    reach, strip = max(1, round(SIDE_REACH * height)), max(2, round(SIDE_STRIP * height))
+    reach, strip = max(1, round(reach * height)), max(2, round(strip * height))
     gaps = _side_gaps(garment, old, reach)
     for (_, gap), ok in zip(gaps.values(), allowed):
         gap[~ok] = 0

@@ -158,7 +158,8 @@ def under_old_garment(window: np.ndarray, labels: np.ndarray, keypoints: np.ndar
     level = float(np.median(grey[inside > 0.5])) if (inside > 0.5).any() else float(grey.mean())
     light = cv2.resize(np.clip(light / max(1.0, level), *LIGHT_RANGE), (x1 - x0, y1 - y0),
                        interpolation=cv2.INTER_LINEAR)
-    noise = cv2.randn(np.empty(limbs.shape, np.float32), 0.0, min(grain, MAX_GRAIN))
+    # seeded: the same photo and garment give the same try-on
+    noise = np.random.default_rng(0).standard_normal(limbs.shape, np.float32) * min(grain, MAX_GRAIN)
     skin_image = np.clip(colour[None, None] * (shade * light)[..., None] + noise[..., None], 0, 255)
     # the background the old sleeves hid, inpainted from the photo around them
     hole = cv2.dilate(cv2.resize(sleeves.astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST),
