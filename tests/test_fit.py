@@ -6,8 +6,8 @@ from PIL import Image
 
 from conftest import VITON, viton_pairs
 from training.dataset import read_openpose
-from vton.fit import (HEM_REACH, HEM_STRIP, SIDE_REACH, SIDE_STRIP, armpit_row, first_rows, lower_hem, raise_shoulders,
-                      widen_to_outline)
+from vton.fit import (HEM_REACH, HEM_STRIP, SIDE_REACH, SIDE_STRIP, armpit_row, close_sleeve_gaps, first_rows,
+                      lower_hem, raise_shoulders, widen_to_outline)
 from vton.representation import GARMENT_LABELS
 
 
@@ -130,3 +130,30 @@ def test_a_cropped_garment_keeps_its_length():
     grid = identity_grid(1024, 768)
     lowered, added = lower_hem(grid, cropped, old, keypoints)
     assert not added.any() and torch.equal(lowered, grid)
+
+
+def test_the_gap_between_the_garments_body_and_its_sleeve_is_closed_where_the_old_garment_fills_it():
+    labels, keypoints = viton_person(4)
+    old = np.isin(labels, GARMENT_LABELS)
+    armpits = armpit_row(keypoints, 1024)
+    # the new garment: the old one with a 12-px gap cut 40 px inside each side, below the armpits (a sleeve
+    # warped apart from the body)
+    cols = np.arange(768)[None, :]
+    left = np.where(old, cols, 768).min(1)[:, None]
+    right = np.where(old, cols, -1).max(1)[:, None]
+    cut = (((cols >= left + 40) & (cols < left + 52)) | ((cols > right - 52) & (cols <= right - 40)))
+    cut &= (np.arange(1024) > armpits)[:, None] & (right - left > 200)
+    garment = old & ~cut
+    grid = identity_grid(1024, 768)
+    closed, added = close_sleeve_gaps(grid, garment, old, keypoints)
+    gap = old & cut
+    assert gap.sum() > 5_000 and (added & gap).sum() > 0.95 * gap.sum()
+    assert not (added & ~gap).any()  # nothing but the gap: not past the sleeves, not above the armpits
+    assert torch.equal(closed[0, :armpits + 1], grid[0, :armpits + 1])
+    # where the gap shows the background (not old garment: an arm held away from the body), nothing moves
+    apart, added = close_sleeve_gaps(grid, garment, old & ~cut, keypoints)
+    assert not added.any() and torch.equal(apart, grid)
+    # an old sleeve with no new sleeve beyond it is the arm: the body is not stretched over it
+    sleeveless = garment & ~((cols < left + 52) | (cols > right - 52))
+    unchanged, added = close_sleeve_gaps(grid, sleeveless, old, keypoints)
+    assert not added.any() and torch.equal(unchanged, grid)

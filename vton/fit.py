@@ -8,7 +8,8 @@ wider (the print stays sharp, the centre untouched), by at most :data:`SIDE_REAC
 sleeve from the shoulders' tops down. Elsewhere above the armpits (straps, necklines) the garment keeps its shape:
 what it leaves uncovered there is skin. The GMM also often warps a tee shorter than the torso, and the TOM paints a
 flat band between its hem and the trousers: a hem up to :data:`HEM_REACH` above the old garment's is lowered to it
-the same way (a garment ending farther above is cropped by design).
+the same way (a garment ending farther above is cropped by design), and a body warped apart from its long sleeves
+is stretched to them.
 """
 from __future__ import annotations
 
@@ -99,6 +100,50 @@ def widen_to_outline(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, r
     shown = garment.copy()
     shown[:min(rows_from)] = False
     return _stretch_rows(grid, shown, old, (rows >= rows_from[0], rows >= rows_from[1]), garment.shape[0])
+
+
+def close_sleeve_gaps(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoints: np.ndarray
+                      ) -> tuple[torch.Tensor, np.ndarray]:
+    """Stretch the body of the garment sideways to its sleeves, below the armpits, where the old garment fills
+    the gap between them. Long sleeves hanging beside the torso are often warped a little apart from the body;
+    the gap (old garment, under neither) was painted as a strip of skin or haze along each side.
+
+    Only the body (each row's run of the garment through the torso's middle) moves, through old-garment pixels
+    that the garment does not cover, at most :data:`SIDE_REACH` of the height, and only where the sleeve lies at
+    the gap's end: a break in the old garment (an arm held away from the body, the background seen between) or an
+    old sleeve without a new one beyond it (the arm) leaves the row as it is.
+
+    Args, returns: as :func:`widen_to_outline`; keypoints: (18, 3) COCO-18 in the same pixels.
+    """
+    height, width = garment.shape
+    armpits = armpit_row(keypoints, height)
+    none = np.zeros_like(garment)
+    if armpits >= height:
+        return grid, none
+    # the torso's middle in each row: from the neck (or between the shoulders) to between the hips
+    top = keypoints[1, :2] if keypoints[1, 2] > 0 else keypoints[[2, 5], :2].mean(0)
+    bottom = keypoints[[8, 11], :2].mean(0) if keypoints[[8, 11], 2].min() > 0 else top + (0, height)
+    rows = np.arange(height)
+    t = np.clip((rows - top[1]) / max(1.0, bottom[1] - top[1]), 0, 1)
+    middle = np.clip(np.rint(top[0] + t * (bottom[0] - top[0])), 0, width - 1).astype(np.int64)
+    # the run of garment through the middle: between the nearest non-garment pixels either side of it
+    xs = np.arange(width)[None, :]
+    outside = ~garment
+    left = np.where(outside & (xs < middle[:, None]), xs, -1).max(1)
+    right = np.where(outside & (xs > middle[:, None]), xs, width).min(1)
+    body = (xs > left[:, None]) & (xs < right[:, None]) & garment[rows, middle][:, None]
+    body[:armpits] = False
+    if not body.any():
+        return grid, none
+    # a row's side moves only where its gap ends at the sleeve: an old sleeve over an arm that touches the body
+    # (a short new sleeve, or none) is the arm, not a gap
+    gaps = _side_gaps(body, old & ~garment, max(1, round(SIDE_REACH * height)))
+    allowed = []
+    for side, step in (("left", -1), ("right", 1)):
+        edge, gap = gaps[side]
+        beyond = np.clip(edge + step * (gap + 1), 0, width - 1)
+        allowed.append((gap > 0) & garment[rows, beyond] & (rows >= armpits))
+    return _stretch_rows(grid, body, old & ~garment, (allowed[0], allowed[1]), height)
 
 
 def raise_shoulders(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoints: np.ndarray,

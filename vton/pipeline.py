@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .errors import InputError
-from .fit import first_rows, lower_hem, raise_shoulders, widen_to_outline
+from .fit import close_sleeve_gaps, first_rows, lower_hem, raise_shoulders, widen_to_outline
 from .garment import GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
@@ -246,7 +246,8 @@ class TryOnPipeline:
             shown |= lowered
             rows_from = first_rows(shown, keypoints)
             grid_hi, added = widen_to_outline(grid_hi, shown, old, rows_from)
-            added |= lowered
+            grid_hi, closed = close_sleeve_gaps(grid_hi, shown | added, old, keypoints)
+            added |= lowered | closed
             grid_hi, raised = raise_shoulders(grid_hi, shown | added, old, keypoints, rows_from)
             added |= raised
             if added.any():
