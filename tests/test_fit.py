@@ -4,10 +4,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from conftest import VITON, viton_pairs
+from conftest import SHARED, VITON, require_shared, viton_pairs
 from training.dataset import read_openpose
-from vton.fit import (HEM_REACH, HEM_STRIP, SIDE_REACH, SIDE_STRIP, armpit_row, close_sleeve_gaps, first_rows,
-                      lower_hem, raise_shoulders, widen_to_outline)
+from vton.fit import (HEM_REACH, HEM_STRIP, LONG_GARMENT, SIDE_REACH, SIDE_STRIP, armpit_row, close_sleeve_gaps,
+                      first_rows, length_ratio, lower_hem, raise_shoulders, widen_to_outline)
+from vton.garment import prepare_garment
 from vton.representation import GARMENT_LABELS
 
 
@@ -115,7 +116,7 @@ def test_a_garment_warped_shorter_than_the_old_one_is_lengthened_to_its_hem_but_
     assert not added[:armpits].any()  # the sleeves keep their length
     # above the stretched bottom strip the garment does not move
     bottom = np.where(short.any(0), 1023 - np.argmax(short[::-1], 0), 1024)
-    top = bottom[added.any(0)].min() - round(HEM_STRIP * 1024)
+    top = bottom[added.any(0)].min() - round(HEM_STRIP * HEM_REACH * 1024)
     assert top > armpits and torch.equal(lowered[0, :top], grid[0, :top])
     assert (lowered[0, 1:, :, 1] - lowered[0, :-1, :, 1] >= 0).all()  # resampled downwards, in order
 
@@ -157,3 +158,15 @@ def test_the_gap_between_the_garments_body_and_its_sleeve_is_closed_where_the_ol
     sleeveless = garment & ~((cols < left + 52) | (cols > right - 52))
     unchanged, added = close_sleeve_gaps(grid, sleeveless, old, keypoints)
     assert not added.any() and torch.equal(unchanged, grid)
+
+
+def test_tees_are_long_by_design_crop_tops_and_a_bandeau_are_not():
+    """vton.fit.length_ratio on the in-shop photos of ../shared/data/wild/garments (automatic masks): the hem of a
+    tee may be lowered farther (HEM_REACH_LONG) than that of a garment cropped by design."""
+    garments = SHARED / "data" / "wild" / "garments"
+    ratio = {name: length_ratio(prepare_garment(require_shared(garments / f"{name}.jpg")).mask)
+             for name in ("06123_00", "07764_00", "00151_00", "00126_00", "07382_00", "10297_00")}
+    # tees, and a long-sleeved top (its sleeves hang beside the body: not counted in the width)
+    assert min(ratio["06123_00"], ratio["07764_00"], ratio["00151_00"]) >= LONG_GARMENT  # 2.01, 1.96, 1.80
+    # a boxy crop tee, a cropped sports top, a bandeau
+    assert max(ratio["00126_00"], ratio["07382_00"], ratio["10297_00"]) < LONG_GARMENT  # 1.68, 1.28, 0.96

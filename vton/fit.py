@@ -25,7 +25,9 @@ ARMPIT_BELOW_SHOULDERS = 0.35  # the armpits lie this far below the shoulder joi
 SLEEVE_PAST_SHOULDER = 0.1  # a garment reaching this far past a shoulder joint (in shoulder widths) has a sleeve
 NECK_HALF_WIDTH = 0.3  # the neckline's columns, either side of the neck joint, in shoulder widths (not raised)
 HEM_REACH = 0.08  # the farthest the hem is lowered, fraction of the window's height; farther: a cropped garment
-HEM_STRIP = 0.12  # the height of the garment's bottom strip stretched over the gap, fraction of the height
+HEM_REACH_LONG = 0.15  # the same for a garment whose in-shop photo shows it long (LONG_GARMENT)
+LONG_GARMENT = 1.75  # in-shop length over the width of its body (below the sleeves): a tee ~1.8-2.3, a crop top <1.7
+HEM_STRIP = 1.5  # the garment's bottom strip stretched over the gap, in multiples of the reach
 HEM_BELOW_ARMPITS = 0.3  # a column's bottom is the hem (not a short sleeve's end) this far below the armpits,
 # in shoulder widths
 
@@ -169,22 +171,47 @@ def raise_shoulders(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, ke
     return out.transpose(1, 2).contiguous(), added.T
 
 
-def lower_hem(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoints: np.ndarray
-              ) -> tuple[torch.Tensor, np.ndarray]:
-    """Stretch the garment's hem down to the old garment's, where the old garment ends at most :data:`HEM_REACH`
-    below it. The GMM often warps a tee shorter than the torso; the TOM then paints a flat band of skin or blur
-    between the hem and the trousers. A garment whose hem lies farther above the old one's (in most of its
-    columns) is cropped by design and keeps its length.
+def length_ratio(mask: np.ndarray) -> float:
+    """The in-shop garment's length over the width of its body near the hem (the run of garment through the
+    middle, so long sleeves hanging beside it do not count), median over rows at 75-90% of its height; 0 when
+    the middle is not garment there.
 
-    Args, returns: as :func:`raise_shoulders` (the grid resampled along y; the bottom strip of
-    :data:`HEM_STRIP` of the height is stretched, so the print stays sharp above it).
+    Args:
+        mask: (H, W) bool or {0, 1} the garment's mask in its photo.
+    """
+    mask = np.asarray(mask) > 0
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return 0.0
+    top, length = rows.min(), rows.max() - rows.min() + 1
+    middle = int(np.median(cols))
+    widths = []
+    for fraction in (0.75, 0.8, 0.85, 0.9):
+        row = mask[top + int(fraction * length)]
+        if row[middle]:
+            gaps = np.nonzero(~row)[0]
+            left, right = gaps[gaps < middle], gaps[gaps > middle]
+            widths.append((right.min() if right.size else row.size) - (left.max() + 1 if left.size else 0))
+    return float(length / np.median(widths)) if widths else 0.0
+
+
+def lower_hem(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoints: np.ndarray,
+              reach: float = HEM_REACH) -> tuple[torch.Tensor, np.ndarray]:
+    """Stretch the garment's hem down to the old garment's, where the old garment ends at most ``reach`` (of the
+    height) below it: :data:`HEM_REACH`, or :data:`HEM_REACH_LONG` for a garment long by design
+    (:func:`length_ratio`). The GMM often warps a tee shorter than the torso; the TOM then paints a flat band of
+    skin or blur between the hem and the trousers. A garment whose hem lies farther above the old one's (in most
+    of its columns) is cropped by design and keeps its length.
+
+    Args, returns: as :func:`raise_shoulders` (the grid resampled along y; the bottom strip of :data:`HEM_STRIP`
+    times the reach is stretched, so the print stays sharp above it).
     """
     height, width = garment.shape
     armpits = armpit_row(keypoints, height)
     none = np.zeros_like(garment)
     if armpits >= height or not garment.any():
         return grid, none
-    reach = max(1, round(HEM_REACH * height))
+    fraction, reach = reach, max(1, round(reach * height))
     shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
     bottom = np.where(garment.any(0), height - 1 - np.argmax(garment[::-1], 0), -1)
     columns = bottom > armpits + HEM_BELOW_ARMPITS * shoulder_width
@@ -194,7 +221,7 @@ def lower_hem(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoint
     if np.median(gap[columns]) > reach:
         return grid, none
     out, added = _stretch_rows(grid.transpose(1, 2), garment.T, old.T, (np.zeros_like(columns), columns), height,
-                               reach=HEM_REACH, strip=HEM_STRIP)
+                               reach=fraction, strip=HEM_STRIP * fraction)
     return out.transpose(1, 2).contiguous(), added.T
 
 

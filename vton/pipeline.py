@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .errors import InputError
-from .fit import close_sleeve_gaps, first_rows, lower_hem, raise_shoulders, widen_to_outline
+from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, close_sleeve_gaps, first_rows, length_ratio, lower_hem,
+                  raise_shoulders, widen_to_outline)
 from .garment import GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
@@ -242,7 +243,8 @@ class TryOnPipeline:
         if analysis.parse is not None:  # the garment's sides stretched to the body's (see vton.fit)
             shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5
             keypoints, old = analysis.window(size)[2], upper[0, 0].cpu().numpy() > 0.5
-            grid_hi, lowered = lower_hem(grid_hi, shown, old, keypoints)
+            long = length_ratio(garment.mask) >= LONG_GARMENT
+            grid_hi, lowered = lower_hem(grid_hi, shown, old, keypoints, HEM_REACH_LONG if long else HEM_REACH)
             shown |= lowered
             rows_from = first_rows(shown, keypoints)
             grid_hi, added = widen_to_outline(grid_hi, shown, old, rows_from)
