@@ -65,7 +65,12 @@ def test_train_resume_evaluate_export(pairs_file, tmp_path):
     assert config["person_input"] == "agnostic" and config["in_channels"] == 27 and not config["output_norm"]
     # fine-tuning starts from the given weights: after one Adam step (at most ~lr per value) they are still close
     tuned = train.main(train.parse_args(["tom", *common(pairs_file, tmp_path / "tuned", cache, "--steps", "1",
-                                                        "--gmm", str(whole), "--init", str(tom), "--seed", "1")]))
+                                                        "--gmm", str(whole), "--init", str(tom), "--seed", "1",
+                                                        "--tom-loss-on", "both")]))
+    row = next(csv.DictReader((tuned / "log.csv").open()))  # losses on the try-on as shown and on every pixel
+    assert float(row["loss"]) == pytest.approx(sum(float(row[k]) for k in ("l1", "mask", "ssim", "l1_all",
+                                                                             "ssim_all")), rel=1e-4)
+    assert float(row["l1_all"]) > float(row["l1"])  # the TOM's own drawing of what the try-on keeps is worse
     before, after = train.load_trained(tom, "tom").state_dict(), train.load_trained(tuned, "tom").state_dict()
     assert max((before[k] - after[k]).abs().max().item() for k in before) < 1e-3
     assert any(not torch.equal(before[k], after[k]) for k in before)

@@ -93,8 +93,9 @@ def with_parser_section(card: str, section: str) -> str:
 
 def model_card(gmm_args: dict, tom_args: dict, metrics: list[dict], gmm_config, tom_config,
                history: str | None = None) -> str:
-    loss_pixels = ("losses on the try-on as shown (the photo outside the region a try-on changes)"
-                   if tom_args.get("tom_loss_on") == "shown" else "losses on every pixel")
+    loss_pixels = {"shown": "losses on the try-on as shown (the photo outside the region a try-on changes)",
+                   "both": "losses on the try-on as shown and on every pixel of the TOM's output"}.get(
+                       tom_args.get("tom_loss_on"), "losses on every pixel")
     shows = {"head": "the head (CP-VTON)", "head+lower": "the head and the lower body (CP-VTON+)",
              "agnostic": "the photo but the old garment, torso skin and arms (clothing-agnostic, as VITON-HD)"}
     lines = [

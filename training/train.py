@@ -86,9 +86,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tom-input", choices=["head", "head+lower", "agnostic"], default="agnostic",
                    help="TOM: what it sees of the photo: the head (CP-VTON), also the lower body (CP-VTON+), or "
                         "everything but the old garment, torso skin and arms (vton.representation.hidden_region)")
-    p.add_argument("--tom-loss-on", choices=["shown", "all"], default="shown",
+    p.add_argument("--tom-loss-on", choices=["shown", "all", "both"], default="shown",
                    help="TOM: losses on the try-on as the pipeline shows it, the photo outside the region a try-on "
-                        "changes (vton.tom.change_alpha), or on every pixel of the TOM's output (CP-VTON)")
+                        "changes (vton.tom.change_alpha), on every pixel of the TOM's output (CP-VTON), or the sum "
+                        "of both (the TOM's output alone then also reproduces what the try-on keeps)")
     p.add_argument("--adv-weight", type=float, default=0.0,
                    help="TOM: weight of the least-squares adversarial loss of a patch discriminator (0: off)")
     p.add_argument("--d-lr-ratio", type=float, default=4.0,
@@ -388,12 +389,17 @@ def main(args: argparse.Namespace) -> Path:
                                                           batch["garment_mask"])
                 result = render(model, PersonTensors.from_batch(batch), warped, warped_mask)
                 rendered, mask = result.rendered, result.comp
-                tryon = result.tryon if args.tom_loss_on == "shown" else result.network
+                tryon = result.network if args.tom_loss_on == "all" else result.tryon
                 person = batch["person"]
                 mask_target = batch["garment_region"] if args.tom_mask_target == "region" else warped_mask
                 losses = {"l1": F.l1_loss(tryon, person), "mask": F.l1_loss(mask, mask_target)}
                 if args.ssim_weight:
                     losses["ssim"] = args.ssim_weight * (1 - ssim((tryon + 1) / 2, (person + 1) / 2, data_range=1.0))
+                if args.tom_loss_on == "both":  # the losses above on the try-on as shown, these on every pixel
+                    losses["l1_all"] = F.l1_loss(result.network, person)
+                    if args.ssim_weight:
+                        losses["ssim_all"] = args.ssim_weight * (
+                            1 - ssim((result.network + 1) / 2, (person + 1) / 2, data_range=1.0))
                 if perceptual is not None:
                     losses["vgg"] = perceptual(tryon, person)
                 if discriminator is not None:
