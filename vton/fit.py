@@ -128,12 +128,7 @@ def close_sleeve_gaps(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, 
     rows = np.arange(height)
     t = np.clip((rows - top[1]) / max(1.0, bottom[1] - top[1]), 0, 1)
     middle = np.clip(np.rint(top[0] + t * (bottom[0] - top[0])), 0, width - 1).astype(np.int64)
-    # the run of garment through the middle: between the nearest non-garment pixels either side of it
-    xs = np.arange(width)[None, :]
-    outside = ~garment
-    left = np.where(outside & (xs < middle[:, None]), xs, -1).max(1)
-    right = np.where(outside & (xs > middle[:, None]), xs, width).min(1)
-    body = (xs > left[:, None]) & (xs < right[:, None]) & garment[rows, middle][:, None]
+    body = _run_through(garment, middle)
     body[:armpits] = False
     if not body.any():
         return grid, none
@@ -144,7 +139,7 @@ def close_sleeve_gaps(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, 
     for side, step in (("left", -1), ("right", 1)):
         edge, gap = gaps[side]
         beyond = np.clip(edge + step * (gap + 1), 0, width - 1)
-        allowed.append((gap > 0) & garment[rows, beyond] & (rows >= armpits))
+        allowed.append((gap > 0) & garment[rows, beyond])
     return _stretch_rows(grid, body, old & ~garment, (allowed[0], allowed[1]), height)
 
 
@@ -184,15 +179,19 @@ def length_ratio(mask: np.ndarray) -> float:
     if rows.size == 0:
         return 0.0
     top, length = rows.min(), rows.max() - rows.min() + 1
-    middle = int(np.median(cols))
-    widths = []
-    for fraction in (0.75, 0.8, 0.85, 0.9):
-        row = mask[top + int(fraction * length)]
-        if row[middle]:
-            gaps = np.nonzero(~row)[0]
-            left, right = gaps[gaps < middle], gaps[gaps > middle]
-            widths.append((right.min() if right.size else row.size) - (left.max() + 1 if left.size else 0))
-    return float(length / np.median(widths)) if widths else 0.0
+    near_hem = mask[[top + int(fraction * length) for fraction in (0.75, 0.8, 0.85, 0.9)]]
+    widths = _run_through(near_hem, np.full(len(near_hem), int(np.median(cols)))).sum(1)
+    widths = widths[widths > 0]
+    return float(length / np.median(widths)) if widths.size else 0.0
+
+
+def _run_through(mask: np.ndarray, middle: np.ndarray) -> np.ndarray:
+    """(R, C) bool: in each row of ``mask`` ((R, C) bool), the run of pixels through column ``middle[r]``
+    (between the nearest pixels off the mask either side of it); empty where that column is off the mask."""
+    xs = np.arange(mask.shape[1])[None, :]
+    left = np.where(~mask & (xs < middle[:, None]), xs, -1).max(1)
+    right = np.where(~mask & (xs > middle[:, None]), xs, mask.shape[1]).min(1)
+    return (xs > left[:, None]) & (xs < right[:, None]) & mask[np.arange(len(mask)), middle][:, None]
 
 
 def lower_hem(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoints: np.ndarray,
@@ -211,17 +210,17 @@ def lower_hem(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoint
     none = np.zeros_like(garment)
     if armpits >= height or not garment.any():
         return grid, none
-    fraction, reach = reach, max(1, round(reach * height))
+    reach_px = max(1, round(reach * height))
     shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
     bottom = np.where(garment.any(0), height - 1 - np.argmax(garment[::-1], 0), -1)
     columns = bottom > armpits + HEM_BELOW_ARMPITS * shoulder_width
     if not columns.any():
         return grid, none
-    gap = _side_gaps(garment.T, old.T, 2 * reach)["right"][1]
-    if np.median(gap[columns]) > reach:
+    gap = _side_gaps(garment.T, old.T, 2 * reach_px)["right"][1]
+    if np.median(gap[columns]) > reach_px:
         return grid, none
     out, added = _stretch_rows(grid.transpose(1, 2), garment.T, old.T, (np.zeros_like(columns), columns), height,
-                               reach=fraction, strip=HEM_STRIP * fraction)
+                               reach=reach, strip=HEM_STRIP * reach)
     return out.transpose(1, 2).contiguous(), added.T
 
 
