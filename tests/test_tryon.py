@@ -122,6 +122,28 @@ def test_old_long_sleeves_become_arms_in_the_persons_skin_tone(default_pipeline)
     assert 0.75 < np.median(brightness) < 1.2  # ... shaded by the light on the old sleeves
 
 
+def test_the_end_of_an_old_sleeve_that_the_parse_leaves_out_is_replaced(default_pipeline):
+    """The same red long sleeves: beside the hips the parse gives the sleeve's end to the lower body (a stray piece
+    of upper garment, see vton.representation.dress_below_waist_as_skirt), and it stayed as a red cuff under the
+    painted forearm. vton.leftovers finds it by its colour; the red near that wrist is replaced."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "01861_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    labels = analysis.labels_in_photo()
+    keypoints = analysis.keypoints_in_photo()
+    image = np.asarray(analysis.photo).astype(np.float32)
+    garment = np.isin(labels, LABEL_GROUPS["upper"])
+    red = np.median(image[cv2.erode(garment.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0], axis=0)
+    assert red[0] > 2 * red[1:].max()
+    wrist = np.zeros(labels.shape, np.uint8)
+    radius = 0.25 * np.linalg.norm(keypoints[2, :2] - keypoints[5, :2])
+    cv2.circle(wrist, (int(keypoints[4, 0]), int(keypoints[4, 1])), int(radius), 1, -1)
+    cuff = (wrist > 0) & (np.linalg.norm(image - red, axis=2) < 40)
+    assert cuff.sum() > 1_000
+    result = np.asarray(default_pipeline(analysis, GARMENT).image).astype(np.float32)
+    still_red = np.linalg.norm(result[cuff] - red, axis=1) < 40
+    assert still_red.mean() < 0.4  # (without vton.leftovers: 1.0)
+
+
 def test_the_skirt_of_a_dress_is_kept(default_pipeline):
     """A wild full-body photo of a white dress that the parser labels upper-clothes down to the knees: a top
     replaces the dress above the waist and keeps its skirt (before: repainted, with holes and blurred blocks)."""

@@ -18,6 +18,7 @@ from .parsing import HumanParser, labels_at_photo, labels_in_window
 from .representation import (HEAD_LABELS, PersonMasks, head_mask, lower_body_mask, masks_from_labels,
                              person_representation, smooth_mask)
 from .fit import armpit_row
+from .leftovers import garment_leftovers
 from .skin import body_model, skin_colour, under_old_garment
 
 DETECT_MAX_SIDE = 1024  # the first, whole-photo detection runs on a copy at most this large
@@ -87,10 +88,12 @@ class PersonAnalysis:
             upper, head = (cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
                            for m in (self.masks.upper, self.masks.head))
         else:
-            _, labels, keypoints = self.window(size)
+            window, labels, keypoints = self.window(size)
             masks = masks_from_labels(labels, keypoints, with_hidden=False)
+            # the straps and cuffs its labels leave out (vton.leftovers)
+            upper = masks.upper | garment_leftovers(window, labels, masks.upper, keypoints)
             grow = 2 * max(1, round(height / NET_HEIGHT)) + 1
-            upper = cv2.dilate(masks.upper.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+            upper = cv2.dilate(upper.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
             upper, head = (cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0) for m in (upper, masks.head))
         self._cache[size] = (upper, head)
         return upper, head
