@@ -9,7 +9,8 @@ from training.dataset import read_openpose
 from vton.fit import (HEM_REACH, HEM_STRIP, LONG_GARMENT, SIDE_REACH, SIDE_STRIP, armpit_row, close_sleeve_gaps,
                       first_rows, length_ratio, lower_hem, raise_shoulders, widen_to_outline)
 from vton.garment import prepare_garment
-from vton.representation import GARMENT_LABELS
+from vton.representation import ARM_LABELS, GARMENT_LABELS
+from vton.skin import body_model
 
 
 def viton_person(scale: int) -> tuple[np.ndarray, np.ndarray]:
@@ -170,3 +171,21 @@ def test_tees_are_long_by_design_crop_tops_and_a_bandeau_are_not():
     assert min(ratio["06123_00"], ratio["07764_00"], ratio["00151_00"]) >= LONG_GARMENT  # 2.01, 1.96, 1.80
     # a boxy crop tee, a cropped sports top, a bandeau
     assert max(ratio["00126_00"], ratio["07382_00"], ratio["10297_00"]) < LONG_GARMENT  # 1.68, 1.28, 0.96
+
+
+def test_a_sleeveless_garment_is_not_widened_over_old_sleeves_beside_the_body():
+    """Old long sleeves hang beside the body: they are arms. A narrow sleeveless top was widened over them and
+    drew white blocks where the arms are; with the joints, its sides stop where the arms begin."""
+    labels, keypoints = viton_person(4)
+    arms, torso = body_model(keypoints, 1024, 768)
+    limbs = arms & ~torso
+    old = np.isin(labels, GARMENT_LABELS + ARM_LABELS)  # as if the top had long sleeves: the arms are its sleeves
+    sleeveless = cv2.erode((old & torso & ~arms).astype(np.uint8), np.ones((1, 25), np.uint8)) > 0
+    first_row = armpit_row(keypoints, 1024)
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, 1024), torch.linspace(-1, 1, 768), indexing="ij")
+    grid = torch.stack([xs, ys], -1)[None]
+    _, blind = widen_to_outline(grid, sleeveless, old, (first_row, first_row))
+    _, added = widen_to_outline(grid, sleeveless, old, (first_row, first_row), keypoints)
+    assert (blind & limbs).sum() > 2_000  # without the joints: over the arms
+    assert not (added & limbs).any()
+    assert (added & ~limbs).sum() > 0.9 * (blind & ~limbs).sum() > 2_000  # the torso's sides: as before

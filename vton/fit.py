@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import torch
 
-from .skin import TORSO_ABOVE_SHOULDERS
+from .skin import TORSO_ABOVE_SHOULDERS, body_model
 
 SIDE_REACH = 0.05  # the farthest a side is moved, as a fraction of the window's height
 SIDE_STRIP = 0.03  # the width of the garment's outer strip that is stretched over the gap, fraction of the height
@@ -86,22 +86,41 @@ def _side_gaps(garment: np.ndarray, old: np.ndarray, reach: int) -> dict[str, tu
     return out
 
 
-def widen_to_outline(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, rows_from: tuple[int, int]
-                     ) -> tuple[torch.Tensor, np.ndarray]:
+def widen_to_outline(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, rows_from: tuple[int, int],
+                     keypoints: np.ndarray | None = None) -> tuple[torch.Tensor, np.ndarray]:
     """Stretch the garment's sides to the old garment's outline, each side from its first row down.
+
+    With the joints, a side without a sleeve (:func:`first_rows`) that ends on the torso is not stretched over the
+    arms (:func:`vton.skin.body_model`): old long sleeves hanging beside the body are arms, and a sleeveless top
+    widened over them drew white blocks where the arms are. (A sleeved side kept from reaching the old sleeve's
+    outline left notches at the shoulders and strips of skin between the sleeve and the arm.)
 
     Args:
         grid: (1, H, W, 2) the TPS sampling grid of the garment at the window's resolution.
         garment: (H, W) bool where the new garment is shown; old: (H, W) bool the old upper garment.
         rows_from: the first row stretched on the left and on the right side (:func:`first_rows`).
+        keypoints: (18, 3) COCO-18 in the same pixels, or None.
     Returns:
         the grid resampled along x (the same grid where nothing is stretched), and (H, W) bool the pixels the
         garment newly covers.
     """
-    rows = np.arange(garment.shape[0])
+    height, width = garment.shape
+    rows = np.arange(height)
     shown = garment.copy()
     shown[:min(rows_from)] = False
-    return _stretch_rows(grid, shown, old, (rows >= rows_from[0], rows >= rows_from[1]), garment.shape[0])
+    body = None if keypoints is None else body_model(keypoints, height, width)
+    if body is not None:
+        limbs = body[0] & ~body[1]
+        xs = np.arange(width)[None, :]
+        outside = np.zeros_like(old)
+        armpits = armpit_row(keypoints, height)
+        for (side, (edge, _)), first in zip(_side_gaps(shown, old, 0).items(), rows_from):
+            if first < armpits:  # a sleeve on this side: widened to the old sleeve's outline as before
+                continue
+            on_torso = ~limbs[rows, edge][:, None]
+            outside |= on_torso & ((xs < edge[:, None]) if side == "left" else (xs > edge[:, None]))
+        old = old & ~(limbs & outside)
+    return _stretch_rows(grid, shown, old, (rows >= rows_from[0], rows >= rows_from[1]), height)
 
 
 def close_sleeve_gaps(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoints: np.ndarray

@@ -247,7 +247,7 @@ class TryOnPipeline:
             grid_hi, lowered = lower_hem(grid_hi, shown, old, keypoints, HEM_REACH_LONG if long else HEM_REACH)
             shown |= lowered
             rows_from = first_rows(shown, keypoints)
-            grid_hi, added = widen_to_outline(grid_hi, shown, old, rows_from)
+            grid_hi, added = widen_to_outline(grid_hi, shown, old, rows_from, keypoints)
             grid_hi, closed = close_sleeve_gaps(grid_hi, shown | added, old, keypoints)
             added |= lowered | closed
             grid_hi, raised = raise_shoulders(grid_hi, shown | added, old, keypoints, rows_from)
