@@ -6,6 +6,7 @@ from PIL import Image
 
 from conftest import ROOT, SHARED, require_shared
 from vton.errors import InputError
+from vton.fit import armpit_row
 from vton.parsing import LABEL_GROUPS
 from vton.pipeline import TryOnPipeline
 
@@ -142,6 +143,27 @@ def test_the_end_of_an_old_sleeve_that_the_parse_leaves_out_is_replaced(default_
     result = np.asarray(default_pipeline(analysis, GARMENT).image).astype(np.float32)
     still_red = np.linalg.norm(result[cuff] - red, axis=1) < 40
     assert still_red.mean() < 0.4  # (without vton.leftovers: 1.0)
+
+
+def test_camisole_straps_over_the_shoulders_are_replaced(default_pipeline):
+    """A wild photo in a black camisole dress: its thin straps are labelled skin or neck, found by their colour
+    (vton.leftovers), and a tee that leaves the shoulders bare shows skin there, not the straps (before: the neck
+    above the shoulder line kept them as head, and the TOM copied them where it drew)."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "052472_0.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    result = default_pipeline(analysis, SHARED / "data" / "wild" / "garments" / "00055_00.jpg")
+    size = result.change_mask.size
+    straps = analysis.leftovers_in_window(size).copy()
+    straps[armpit_row(analysis.window(size)[2], size[1]):] = False
+    assert straps.sum() > 150
+    framing = analysis.framing
+    ys, xs = np.nonzero(straps)
+    x = (framing.left + (xs + 0.5) * framing.width / size[0]).astype(int)
+    y = (framing.top + (ys + 0.5) * framing.height / size[1]).astype(int)
+    before = np.asarray(analysis.photo).astype(np.float32)[y, x].mean(1)
+    after = np.asarray(result.image).astype(np.float32)[y, x].mean(1)
+    assert np.median(before) < 70  # the black straps
+    assert np.median(after) > 120  # skin (before the change: 71)
 
 
 def test_the_skirt_of_a_dress_is_kept(default_pipeline):

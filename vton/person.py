@@ -91,12 +91,23 @@ class PersonAnalysis:
             window, labels, keypoints = self.window(size)
             masks = masks_from_labels(labels, keypoints, with_hidden=False)
             # the straps and cuffs its labels leave out (vton.leftovers)
-            upper = masks.upper | garment_leftovers(window, labels, masks.upper, keypoints)
+            leftovers = garment_leftovers(window, labels, masks.upper, keypoints)
+            self._cache[("leftovers", size)] = leftovers
+            upper = masks.upper | leftovers
             grow = 2 * max(1, round(height / NET_HEIGHT)) + 1
             upper = cv2.dilate(upper.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
-            upper, head = (cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0) for m in (upper, masks.head))
+            # a strap over the neck's skin is not head (the head is never changed)
+            head = masks.head & ~cv2.dilate(leftovers.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            upper, head = (cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0) for m in (upper, head))
         self._cache[size] = (upper, head)
         return upper, head
+
+    def leftovers_in_window(self, size: tuple[int, int]) -> np.ndarray | None:
+        """The old garment's straps and cuffs that its labels leave out (:func:`vton.leftovers.garment_leftovers`,
+        part of :meth:`masks_in_window`'s garment) as (H, W) bool over the window at ``size`` (W, H); None without
+        the parser."""
+        self.masks_in_window(size)
+        return self._cache.get(("leftovers", size))
 
     def under_garment(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
         """What the old upper garment hides, drawn over the framed window at ``size`` (W, H): the person's skin

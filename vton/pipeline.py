@@ -259,6 +259,9 @@ class TryOnPipeline:
         warped_hi = warp(cloth_hi, grid_hi, "border")
         alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
         rendered_hi = up(rendered, "bicubic").clamp(-1, 1)
+        leftovers = analysis.leftovers_in_window(size)
+        if leftovers is not None and leftovers.any():  # the TOM copies the straps it sees: draw what surrounds them
+            rendered_hi = _inpainted(rendered_hi, leftovers)
         torso_skin = analysis.torso_skin(size)
         if torso_skin is not None:  # the bare skin the TOM draws on the torso, in the person's skin tone
             torso, colour = torso_skin
@@ -283,3 +286,12 @@ class TryOnPipeline:
         out.paste(tryon_image, offset, alpha_image if in_photo == alpha_image.size
                   else alpha_image.resize(in_photo, Image.Resampling.BILINEAR))
         return out, alpha_image
+
+
+def _inpainted(image: torch.Tensor, mask: np.ndarray) -> torch.Tensor:
+    """(1, 3, H, W) in [-1, 1] with the pixels of ``mask`` ((H, W) bool, grown by a pixel) filled in from around
+    them (Telea); cost grows with the mask's area, which is thin straps and cuffs here."""
+    pixels = ((image[0].permute(1, 2, 0).cpu().numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
+    hole = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(pixels, hole, 3, cv2.INPAINT_TELEA)
+    return torch.from_numpy(filled.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None].to(image.device)
