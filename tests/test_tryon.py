@@ -242,10 +242,20 @@ def waist_band(analysis):
     return band, image, tone
 
 
-def test_the_band_above_the_waistband_that_a_cropped_top_bares_is_skin(default_pipeline):
-    """A wild photo of a black slip dress (its skirt kept below the waist), a cropped top: the band of the old
-    dress between the hip joints and the waistband is bare midriff in the person's skin tone, not the dark smear
-    drawn from the surrounding black (the torso used to end at the hip joints)."""
+def band_kinds(result, image, tone, band):
+    """Shares of the band's pixels in the try-on that are the photo's own (unchanged), skin in the person's tone,
+    and brighter than the skin (a white garment)."""
+    own = np.abs(result[band] - image[band]).max(-1) <= 12
+    brightness = result[band].sum(-1) / tone.sum()
+    skin = ~own & (np.linalg.norm(hue(result[band]) - hue(tone[None]), axis=1) < 0.07) & (brightness > 0.7)
+    return own.mean(), skin.mean(), (~own & (brightness > 1.3)).mean()
+
+
+def test_the_band_above_the_waistband_that_a_cropped_top_bares_is_skin_or_the_dress(default_pipeline):
+    """A wild photo of a black slip dress, a cropped top: between the top's hem and the waistband the try-on shows
+    the dress as photographed (the parser calls it a dress, whose skirt a top is worn over) or bare midriff in the
+    person's skin tone (when it calls it a top), never the dark smear drawn from the surrounding black (before
+    session 9: brightness 0.22 of the skin's)."""
     photo = require_shared(SHARED / "data" / "wild" / "persons" / "052472_0.jpg")
     cropped = require_shared(SHARED / "data" / "wild" / "garments" / "00126_00.jpg")
     analysis = default_pipeline.analyze_person(photo)
@@ -253,18 +263,19 @@ def test_the_band_above_the_waistband_that_a_cropped_top_bares_is_skin(default_p
     result = np.asarray(default_pipeline(analysis, cropped).image).astype(np.float32)
 
     assert np.median(image[band].sum(-1)) / tone.sum() < 0.3  # the black dress: 0.20
-    assert np.median(result[band].sum(-1)) / tone.sum() > 0.7  # 1.04 (before session 9: 0.22, a dark smear)
-    assert np.median(np.linalg.norm(hue(result[band]) - hue(tone[None]), axis=1)) < 0.07  # 0.019
+    own, skin, _ = band_kinds(result, image, tone, band)
+    assert own + skin > 0.9  # session 11's parser: the dress 1.0; session 10's: 0.19 + skin 0.80
 
 
-def test_a_tee_warped_shorter_than_the_old_top_reaches_its_hem(default_pipeline):
+def test_a_tee_warped_shorter_than_the_old_top_leaves_no_band_of_painted_skin(default_pipeline):
     """The same photo, a white tee the GMM warps a little shorter than the dress's top: its hem is lowered to the
-    waistband (vton.fit.lower_hem), so the band is the tee's white, not painted skin."""
+    old top's (vton.fit.lower_hem), or sits on the dress's kept skirt, so the band is the tee's white or the dress,
+    not painted skin (without lower_hem: skin)."""
     photo = require_shared(SHARED / "data" / "wild" / "persons" / "052472_0.jpg")
     tee = require_shared(SHARED / "data" / "wild" / "garments" / "06123_00.jpg")
     analysis = default_pipeline.analyze_person(photo)
-    band, _, tone = waist_band(analysis)
+    band, image, tone = waist_band(analysis)
     result = np.asarray(default_pipeline(analysis, tee).image).astype(np.float32)
 
-    assert np.median(result[band].sum(-1)) / tone.sum() > 1.3  # 1.48: the white tee (without lower_hem: 1.0, skin)
-    assert np.median(np.linalg.norm(hue(result[band]) - hue(tone[None]), axis=1)) > 0.1  # 0.13 (skin: 0.04)
+    own, skin, white = band_kinds(result, image, tone, band)
+    assert skin < 0.1 and own + white > 0.85  # session 11's parser: own 1.0; session 10's: 0.19 + white 0.78
