@@ -166,6 +166,24 @@ def test_camisole_straps_over_the_shoulders_are_replaced(default_pipeline):
     assert np.median(after) > 120  # skin (before the change: 71)
 
 
+def test_a_top_is_worn_over_a_dress(default_pipeline):
+    """A wild photo of a long-sleeved sequinned dress, a cropped ruffle top: the top is worn over the dress, which
+    stays as photographed around it (before: the bare shoulders, arms and midriff were painted, a flat block of
+    skin down to the skirt, 96% of the dress changed). A white tee over a patterned skirt is not one garment: a
+    top there still replaces the tee."""
+    wild = require_shared(SHARED / "data" / "wild")
+    top = wild / "garments" / "02305_00.jpg"
+    for person, dress, most in (("052767_0.jpg", True, 0.4), ("02849_00.jpg", False, 1.0)):
+        analysis = default_pipeline.analyze_person(wild / "persons" / person)
+        assert analysis.wears_a_dress() == dress
+        old = np.isin(analysis.labels_in_photo(), LABEL_GROUPS["upper"])
+        result = np.asarray(default_pipeline(analysis, top).image).astype(np.int16)
+        changed = np.abs(result - np.asarray(analysis.photo).astype(np.int16)).max(2) > 12
+        assert changed[old].mean() < most  # the dress: 0.28 changed, the crop top's footprint
+        if not dress:
+            assert changed[old].mean() > 0.4  # the tee: 0.50 changed (the top, and the skin it bares)
+
+
 def test_the_skirt_of_a_dress_is_kept(default_pipeline):
     """A wild full-body photo of a white dress that the parser labels upper-clothes down to the knees: a top
     replaces the dress above the waist and keeps its skirt (before: repainted, with holes and blurred blocks)."""

@@ -16,7 +16,7 @@ from .image_io import NET_HEIGHT, NET_WIDTH, Framing, load_image
 from .pose import COCO18_CORRECTION, PersonDetection, PersonDetector, face_oval_indices
 from .parsing import HumanParser, labels_at_photo, labels_in_window
 from .representation import (HEAD_LABELS, PersonMasks, head_mask, lower_body_mask, masks_from_labels,
-                             person_representation, smooth_mask)
+                             person_representation, smooth_mask, wears_a_dress)
 from .fit import armpit_row
 from .leftovers import garment_leftovers
 from .skin import body_model, skin_colour, under_old_garment
@@ -101,6 +101,15 @@ class PersonAnalysis:
             upper, head = (cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0) for m in (upper, head))
         self._cache[size] = (upper, head)
         return upper, head
+
+    def wears_a_dress(self) -> bool:
+        """Whether the old upper garment is a dress (:func:`vton.representation.wears_a_dress`, on the 256x192
+        labels); False without the parser."""
+        if self.parse is None:
+            return False
+        if "dress" not in self._cache:
+            self._cache["dress"] = wears_a_dress(self.image, self.labels, self.keypoints)
+        return self._cache["dress"]
 
     def leftovers_in_window(self, size: tuple[int, int]) -> np.ndarray | None:
         """The old garment's straps and cuffs that its labels leave out (:func:`vton.leftovers.garment_leftovers`,

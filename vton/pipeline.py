@@ -257,6 +257,8 @@ class TryOnPipeline:
                 added = torch.from_numpy(cv2.GaussianBlur(added.astype(np.float32), (0, 0), 1.0)).to(dev)
                 comp_hi = torch.maximum(comp_hi, added[None, None] * upper)
         warped_hi = warp(cloth_hi, grid_hi, "border")
+        if analysis.wears_a_dress():  # a top is worn over a dress: around it the dress stays as photographed
+            upper = upper * comp_hi * warped_mask_hi
         alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
         rendered_hi = up(rendered, "bicubic").clamp(-1, 1)
         leftovers = analysis.leftovers_in_window(size)
