@@ -35,6 +35,11 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.reshape(-1, 1, 3).astype(np.float32) / 255, cv2.COLOR_RGB2LAB).reshape(-1, 3)
 
 
+def _sampled(pixels: np.ndarray) -> np.ndarray:
+    """At most about MAX_SAMPLES of ``pixels`` ((N, 3)), evenly strided (the same photo, the same samples)."""
+    return pixels[::max(1, len(pixels) // MAX_SAMPLES)]
+
+
 def _nearest(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return np.linalg.norm(colours[:, None] - palette[None], axis=2).min(1)
 
@@ -68,8 +73,7 @@ def garment_leftovers(window: np.ndarray, labels: np.ndarray, garment: np.ndarra
     skin = cv2.erode((_SKIN[labels] | (labels == FACE_LABEL)).astype(np.uint8), kernel) > 0
     if not candidates.any() or inner.sum() < PALETTE_SIZE * 10 or skin.sum() < 40:
         return out
-    pixels = window[inner]
-    samples = _lab(pixels[::max(1, len(pixels) // MAX_SAMPLES)])
+    samples = _lab(_sampled(window[inner]))
     cv2.setRNGSeed(0)  # seeded: the same photo gives the same try-on
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
     palette = cv2.kmeans(samples, PALETTE_SIZE, None, criteria, 1, cv2.KMEANS_PP_CENTERS)[2]

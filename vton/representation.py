@@ -261,15 +261,16 @@ def dress_below_waist_as_skirt(labels: np.ndarray, keypoints: np.ndarray) -> np.
     return out
 
 
-DRESS_BAND = 0.08  # the bands compared: this fraction of the height at the garment's bottom and below it
-DRESS_COLOUR_DISTANCE = 15.0  # a dress: the two bands' median colours this close (CIELAB delta E), one garment
+DRESS_BAND = 0.08  # the lower body compared: this fraction of the height below the upper garment's bottom
+DRESS_COLOUR_DISTANCE = 8.0  # a dress: its median colour this close to that band's (CIELAB delta E), one garment
 
 
 def wears_a_dress(image: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> bool:
-    """Whether the old upper garment is a dress: what lies below its waist (the lower body, after
+    """Whether the old upper garment is a dress: what lies just below it (the lower body, after
     :func:`dress_below_waist_as_skirt`) continues it in the same colour. The parser calls the skirt of a dress
     "dress", "skirt" or "upper-clothes", and a skirt or the waist of trousers under a top "dress" too: the colour
-    tells one garment from two. A top over a skirt of its colour counts as one.
+    tells one garment from two. (On the wild photos the 7 dresses measure 0.5-1.9; a black top over black
+    trousers 9.4, a white tank top over light jeans 16.6, a grey tee over black trousers 32.)
 
     A top tried on over a dress is worn over it (:meth:`vton.pipeline.TryOnPipeline._paste`): around the top the
     dress stays as photographed, as its skirt always did. Painted instead, the bare shoulders, arms and midriff
@@ -282,11 +283,10 @@ def wears_a_dress(image: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) 
     top, lower = np.isin(relabelled, GARMENT_LABELS), np.isin(relabelled, LOWER_BODY_LABELS)
     if not top.any() or not lower.any():
         return False
-    band = max(2, round(DRESS_BAND * labels.shape[0]))
-    rows = np.arange(labels.shape[0])[:, None]
     bottom = np.nonzero(top.any(1))[0].max()
-    parts = [top & (rows > bottom - band), lower & (rows > bottom - band) & (rows <= bottom + band)]
-    parts = [cv2.erode(m.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0 for m in parts]
+    rows = np.arange(labels.shape[0])[:, None]
+    below = lower & (rows > bottom - 2) & (rows <= bottom + max(2, round(DRESS_BAND * labels.shape[0])))
+    parts = [cv2.erode(m.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0 for m in (top, below)]
     if min(m.sum() for m in parts) < 20:
         return False
     lab = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
