@@ -17,9 +17,8 @@ import numpy as np
 
 from .fit import armpit_row
 from .representation import ARM_LABELS, GARMENT_LABELS, NECK_LABEL
-from .skin import body_model
+from .skin import FACE_LABEL, body_model
 
-FACE_LABEL = 13
 PALETTE_SIZE = 4  # colours of the old garment (k-means): a print, a trim, its shading
 MAX_SAMPLES = 4000
 MIN_SKIN_DISTANCE = 22.0  # CIELAB delta E: nearer the skin than this, a pixel is skin (shadows, make-up, blur)
