@@ -146,7 +146,7 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
             raise gr.Error(advice(err, garment_file), print_exception=False) from None
         return Image.fromarray(garment.mask_full.astype(np.uint8) * 255)
 
-    def run_tryon(person_file, garment_file, mask_file) -> tuple[TryOnResult, float]:
+    def run_tryon(person_file, garment_file, mask_file, over_clothes=None) -> tuple[TryOnResult, float]:
         person_file, garment_file, mask_file = map(upload_path, (person_file, garment_file, mask_file))
         if not person_file:
             raise VtonError("no person photo yet: upload one, take one with the webcam or click an example person")
@@ -154,7 +154,7 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
             raise VtonError("no garment yet: click an example garment or upload a photo of one")
         start = time.perf_counter()
         try:
-            result = pipeline(person_file, prepare(garment_file, mask_file or None))
+            result = pipeline(person_file, prepare(garment_file, mask_file or None), over_clothes=over_clothes)
         except VtonError as err:
             log.info("try-on refused: %s", err)
             raise VtonError(advice(err, person_file, garment_file, mask_file)) from None
@@ -170,11 +170,11 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
         return (result.image, result.keypoints_image, result.representation, result.warped_garment,
                 result.composition_mask, timing)
 
-    def tryon_page(person_file, garment_file, mask_file):
+    def tryon_page(person_file, garment_file, mask_file, over=False):
         """The page's try-on: the before/after slider, one message, a download, the steps; an error is one
-        message and empty boxes."""
+        message and empty boxes. ``over``: the garment worn over the photo's clothes (else only over a dress)."""
         try:
-            result, seconds = run_tryon(person_file, garment_file, mask_file)
+            result, seconds = run_tryon(person_file, garment_file, mask_file, True if over else None)
         except VtonError as err:
             return None, f"<p class='tryon-error'>{err}</p>", gr.update(visible=False), None, [], ""
         before, _ = load_image(upload_path(person_file))  # as the library read it: EXIF-rotated, RGB
@@ -243,6 +243,8 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
                         mask = gr.Image(label="Your own mask", sources=["upload"], type="filepath", image_mode="L",
                                         height=160, elem_id="mask-input")
                 with gr.Column(scale=8, min_width=340):
+                    over = gr.Checkbox(label="Wear it over my clothes (they stay around it; over a dress, always)",
+                                       value=False, elem_id="over-clothes")
                     run = gr.Button("3. Try on", variant="primary", size="lg", elem_id="tryon-button")
                     result = gr.ImageSlider(label="Before / after: drag the handle", type="pil", height=600,
                                             interactive=False, elem_id="tryon-result", buttons=["fullscreen"])
@@ -271,7 +273,7 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
         gr.Markdown(SCOPE)
 
         page_outputs = [result, status, download, mask_used, steps, timing]
-        run.click(tryon_page, [person, garment, mask], page_outputs, api_visibility="private", preprocess=False)
+        run.click(tryon_page, [person, garment, mask, over], page_outputs, api_visibility="private", preprocess=False)
         # the API endpoints, on hidden components so that their errors never mark the page's boxes
         with gr.Row(visible=False):
             api_button = gr.Button()

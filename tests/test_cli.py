@@ -168,3 +168,17 @@ def test_outputs_are_written_atomically(tmp_path):
     with pytest.raises(OSError):
         atomic_write(target, fails)
     assert target.read_bytes() == b"previous result" and list(tmp_path.iterdir()) == [target]
+
+
+def test_tryon_over_or_replacing_the_clothes_is_one_choice():
+    """`vton tryon --over-clothes` wears the garment over the photo's clothes, `--replace-clothes` replaces them
+    (a dress too), neither leaves it to the pipeline (over a dress only); both at once is one usage line."""
+    from vton.cli import build_parser
+
+    def over(*flags):
+        return build_parser().parse_args(["tryon", "me.jpg", "top.jpg", "-o", "out.png", *flags]).over_clothes
+
+    assert over() is None and over("--over-clothes") is True and over("--replace-clothes") is False
+    proc = run("tryon", "me.jpg", "top.jpg", "-o", "out.png", "--over-clothes", "--replace-clothes", timeout=60)
+    assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
+

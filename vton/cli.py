@@ -62,7 +62,7 @@ def cmd_tryon(args) -> None:
 
     out = output_path(args.output)
     with TryOnPipeline.from_pretrained(args.model, device=args.device) as pipe:
-        result = pipe(args.person, args.garment, args.garment_mask)
+        result = pipe(args.person, args.garment, args.garment_mask, over_clothes=args.over_clothes)
     save_image(result.image, out)
     if args.steps:
         folder = Path(args.steps)
@@ -192,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--garment-mask", help="garment mask image instead of the automatic one")
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     p.add_argument("--steps", help="folder for the intermediate images")
+    over = p.add_mutually_exclusive_group()
+    over.add_argument("--over-clothes", dest="over_clothes", action="store_const", const=True,
+                      help="wear the garment over what the person has on (kept around it); default: only over a dress")
+    over.add_argument("--replace-clothes", dest="over_clothes", action="store_const", const=False,
+                      help="replace the old top, also a dress's, drawing the skin it hid")
     p.set_defaults(func=cmd_tryon)
 
     p = sub.add_parser("pose", help="COCO-18 keypoints as OpenPose JSON (<stem>_keypoints.json)")

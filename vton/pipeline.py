@@ -135,13 +135,18 @@ class TryOnPipeline:
         return prepared
 
     @torch.inference_mode()
-    def __call__(self, person, garment, garment_mask=None) -> TryOnResult | list[TryOnResult]:
+    def __call__(self, person, garment, garment_mask=None, over_clothes: bool | None = None
+                 ) -> TryOnResult | list[TryOnResult]:
         """Dress ``person`` in ``garment``.
 
         Args:
             person: photo of a person (path, PIL image or array; any size, EXIF-rotated), or a PersonAnalysis.
             garment: garment photo(s), or GarmentInput(s); a list gives a list of results, computed as one batch.
             garment_mask: optional mask(s) for the garment(s), same size as the garment photo.
+            over_clothes: True: the garment is worn over what the person has on, which stays as photographed around
+                it; False: it replaces the old top, and the skin that the old top hid and the new garment does not
+                cover is drawn; None (default): over a dress (:func:`vton.representation.wears_a_dress`), else
+                replacing.
         Raises:
             InputError: unreadable image, no person, no garment found.
         """
@@ -160,10 +165,11 @@ class TryOnPipeline:
         inputs = [g if isinstance(g, GarmentInput) else self.prepare_garment(g, m) for g, m in zip(garments, masks)]
         timings["garment"] = time.perf_counter() - start
 
-        results = self._run(analysis, inputs, timings)
+        results = self._run(analysis, inputs, timings, over_clothes)
         return results[0] if single else results
 
-    def _run(self, analysis: PersonAnalysis, garments: list[GarmentInput], timings: dict[str, float]) -> list[TryOnResult]:
+    def _run(self, analysis: PersonAnalysis, garments: list[GarmentInput], timings: dict[str, float],
+             over_clothes: bool | None = None) -> list[TryOnResult]:
         b = len(garments)
         dev = self.device
         # 1. network inputs at 256x192
@@ -189,7 +195,7 @@ class TryOnPipeline:
         parse = None if analysis.labels is None else labels_to_image(analysis.labels)
         results = []
         for i, g in enumerate(garments):
-            image, alpha = self._paste(analysis, g, theta[i:i + 1], out.rendered[i], out.comp[i])
+            image, alpha = self._paste(analysis, g, theta[i:i + 1], out.rendered[i], out.comp[i], over_clothes)
             results.append(TryOnResult(
                 image=image, tryon=tensor_to_image(out.tryon[i]), rendered=tensor_to_image(out.rendered[i]),
                 warped_garment=tensor_to_image(out.warped[i]), warped_mask=tensor_to_image(out.warped_mask[i]),
@@ -202,7 +208,7 @@ class TryOnPipeline:
         return results
 
     def _paste(self, analysis: PersonAnalysis, garment: GarmentInput, theta: torch.Tensor, rendered: torch.Tensor,
-               comp: torch.Tensor) -> tuple[Image.Image, Image.Image]:
+               comp: torch.Tensor, over_clothes: bool | None = None) -> tuple[Image.Image, Image.Image]:
         """The composition of :func:`vton.tryon.render` at the photo's resolution (at most MAX_WORK_HEIGHT tall
         over the framed window): the garment warped again with the same theta (sharp), the TOM's rendering and
         composition mask upsampled, the old garment and the head from the parse refined on the photo; with the
@@ -257,7 +263,9 @@ class TryOnPipeline:
                 added = torch.from_numpy(cv2.GaussianBlur(added.astype(np.float32), (0, 0), 1.0)).to(dev)
                 comp_hi = torch.maximum(comp_hi, added[None, None] * upper)
         warped_hi = warp(cloth_hi, grid_hi, "border")
-        if analysis.wears_a_dress():  # a top is worn over a dress: around it the dress stays as photographed
+        if over_clothes is None:
+            over_clothes = analysis.wears_a_dress()
+        if over_clothes:  # worn over the old clothes (a top over a dress): around the garment they stay as they are
             upper = upper * comp_hi * warped_mask_hi
         alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
         rendered_hi = up(rendered, "bicubic").clamp(-1, 1)
