@@ -214,7 +214,8 @@ class TryOnPipeline:
         composition mask upsampled, the old garment and the head from the parse refined on the photo; with the
         parser, the garment's sides stretched to the body's (:mod:`vton.fit`) and the bare skin the TOM draws
         under the old garment in the person's own skin tone (:mod:`vton.skin`); pasted into the photo with the
-        change alpha as mask, so every other pixel is the photo's own.
+        change alpha as mask, so every other pixel is the photo's own. ``over_clothes``: as in :meth:`__call__`
+        (worn over them, the change alpha is the new garment's footprint alone).
 
         Returns:
             the photo with the garment, and the change alpha over the window (mode 'L', work resolution).
