@@ -34,6 +34,8 @@ DEMO = Path(__file__).resolve().parent / "demo"
 MAX_FILE_SIZE = "15mb"  # per upload; images are also refused above MAX_PIXELS before they are decoded
 PREPARED_GARMENTS = 32  # garments kept prepared (mask, framing) from their choice to their try-ons
 KEPT_RESULTS = 64  # result files kept for download; older ones are deleted
+# how the garment is worn (TryOnPipeline's over_clothes): automatic, over the photo's clothes, or replacing the top
+WEAR = {"Automatic": None, "Over my clothes": True, "Replacing my top": False}
 LIVE_STREAMS = 4  # live webcam streams served at once (each holds its own MediaPipe tracker); the oldest is closed
 LIVE_EVERY = 0.15  # seconds between the webcam frames sent (the try-on takes ~0.15 s per 640x480 frame here)
 log = logging.getLogger("app")
@@ -170,11 +172,11 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
         return (result.image, result.keypoints_image, result.representation, result.warped_garment,
                 result.composition_mask, timing)
 
-    def tryon_page(person_file, garment_file, mask_file, over=False):
+    def tryon_page(person_file, garment_file, mask_file, wear="Automatic"):
         """The page's try-on: the before/after slider, one message, a download, the steps; an error is one
-        message and empty boxes. ``over``: the garment worn over the photo's clothes (else only over a dress)."""
+        message and empty boxes. ``wear``: a key of WEAR (how the garment is worn; anything else: automatic)."""
         try:
-            result, seconds = run_tryon(person_file, garment_file, mask_file, True if over else None)
+            result, seconds = run_tryon(person_file, garment_file, mask_file, WEAR.get(wear))
         except VtonError as err:
             return None, f"<p class='tryon-error'>{err}</p>", gr.update(visible=False), None, [], ""
         before, _ = load_image(upload_path(person_file))  # as the library read it: EXIF-rotated, RGB
@@ -185,6 +187,8 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
         message = f"Done in {seconds:.1f} s."
         if result.num_persons > 1:
             message += f" {result.num_persons} persons in the photo: the largest one is dressed."
+        if result.over_clothes and WEAR.get(wear) is None:
+            message += " Worn over your clothes (\"Wear it: Replacing my top\" replaces them)."
         steps = [(result.keypoints_image, "Pose"),
                  (result.parse, "Body parts") if result.parse is not None else (result.representation, "Body shape"),
                  (result.warped_garment, "Garment warped to you"),
@@ -243,8 +247,9 @@ def build_demo(pipeline: TryOnPipeline) -> gr.Blocks:
                         mask = gr.Image(label="Your own mask", sources=["upload"], type="filepath", image_mode="L",
                                         height=160, elem_id="mask-input")
                 with gr.Column(scale=8, min_width=340):
-                    over = gr.Checkbox(label="Wear it over my clothes (they stay around it; over a dress, always)",
-                                       value=False, elem_id="over-clothes")
+                    over = gr.Radio(list(WEAR), value="Automatic", label="Wear it", elem_id="over-clothes",
+                                    info="Automatic: over a dress, and over your top where replacing it would leave "
+                                         "much skin to draw (a tee over long sleeves, a crop top over a tee)")
                     run = gr.Button("3. Try on", variant="primary", size="lg", elem_id="tryon-button")
                     result = gr.ImageSlider(label="Before / after: drag the handle", type="pil", height=600,
                                             interactive=False, elem_id="tryon-result", buttons=["fullscreen"])

@@ -98,7 +98,11 @@ def main() -> None:
     p.add_argument("--garments-per-person", type=int, default=3)
     p.add_argument("--viton-pairs", type=int, default=24)
     p.add_argument("--results", help="also write each result image here (600 px high), named like its row")
-    p.add_argument("--over-clothes", action="store_true", help="every garment worn over the photo's clothes")
+    wear = p.add_mutually_exclusive_group()
+    wear.add_argument("--over-clothes", dest="over_clothes", action="store_const", const=True,
+                      help="every garment worn over the photo's clothes")
+    wear.add_argument("--replace-clothes", dest="over_clothes", action="store_const", const=False,
+                      help="every garment replacing the photo's top (default: the pipeline chooses)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -123,7 +127,7 @@ def main() -> None:
                 if person not in analyses:
                     analyses[person] = pipe.analyze_person(person)
                 analysis = analyses[person]
-                result = pipe(analysis, garment, over_clothes=True if args.over_clothes else None)
+                result = pipe(analysis, garment, over_clothes=args.over_clothes)
             except InputError as err:
                 print(f"{kind} #{number} {person.name} + {garment.name}: {err}")
                 results.append({"kind": kind, "number": number, "person": person.name, "garment": garment.name,

@@ -192,6 +192,15 @@ def test_browser_picks_examples_and_shows_a_result(server):
         page.get_by_text("Intermediate steps").click()
         page.locator("#tryon-steps img").first.wait_for()
         page.screenshot(path=str(artifacts / "app_result.png"), full_page=True)
+        # another garment, worn over the clothes as asked: a new result, without the note that the app chose it
+        before = images.nth(1).get_attribute("src")
+        page.locator("#over-clothes").get_by_text("Over my clothes").click()
+        page.locator("#garment-gallery img").nth(2).click()
+        page.locator("#tryon-button").click()
+        page.wait_for_function("s => { const i = document.querySelectorAll('#tryon-result img');"
+                               " return i.length == 2 && i[1].src != s; }", arg=before, timeout=120_000)
+        status = page.locator("#tryon-status").inner_text()
+        assert "Done in" in status and "Worn over" not in status
         phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
         phone.goto(server, wait_until="load")
         phone.locator("#garment-gallery img").first.wait_for()

@@ -110,7 +110,8 @@ def test_old_long_sleeves_become_arms_in_the_persons_skin_tone(default_pipeline)
             sleeves[int(y) - 3:int(y) + 4, int(x) - 3:int(x) + 4] = True
     sleeves &= labels == 5
     assert sleeves.sum() > 200
-    result = np.asarray(default_pipeline(analysis, GARMENT).image).astype(np.float32)
+    # replacing the top (by default this garment is worn over it: it would leave the whole arms to draw)
+    result = np.asarray(default_pipeline(analysis, GARMENT, over_clothes=False).image).astype(np.float32)
 
     def hue_and_brightness(pixels):  # chromaticity (r, g, b over their sum) and brightness relative to the tone's
         return pixels / pixels.sum(-1, keepdims=True), pixels.sum(-1) / tone.sum()
@@ -140,7 +141,7 @@ def test_the_end_of_an_old_sleeve_that_the_parse_leaves_out_is_replaced(default_
     cv2.circle(wrist, (int(keypoints[4, 0]), int(keypoints[4, 1])), int(radius), 1, -1)
     cuff = (wrist > 0) & (np.linalg.norm(image - red, axis=2) < 40)
     assert cuff.sum() > 1_000
-    result = np.asarray(default_pipeline(analysis, GARMENT).image).astype(np.float32)
+    result = np.asarray(default_pipeline(analysis, GARMENT, over_clothes=False).image).astype(np.float32)
     still_red = np.linalg.norm(result[cuff] - red, axis=1) < 40
     assert still_red.mean() < 0.4  # (without vton.leftovers: 1.0)
 
@@ -153,7 +154,7 @@ def test_camisole_straps_over_the_shoulders_are_replaced(default_pipeline):
     photo = require_shared(SHARED / "data" / "wild" / "persons" / "14627_00.jpg")
     analysis = default_pipeline.analyze_person(photo)
     assert not analysis.wears_a_dress()  # a top over trousers: its straps are replaced (a dress's stay, see below)
-    result = default_pipeline(analysis, SHARED / "data" / "wild" / "garments" / "00055_00.jpg")
+    result = default_pipeline(analysis, SHARED / "data" / "wild" / "garments" / "00055_00.jpg", over_clothes=False)
     size = result.change_mask.size
     straps = analysis.leftovers_in_window(size).copy()
     straps[armpit_row(analysis.window(size)[2], size[1]):] = False
@@ -175,11 +176,12 @@ def changed_share_of_old_top(pipeline, analysis, garment, **kwargs) -> float:
     return float((np.abs(result - np.asarray(analysis.photo).astype(np.int16)).max(2) > 12)[old].mean())
 
 
-def test_a_top_is_worn_over_a_dress(default_pipeline):
+def test_a_top_is_worn_over_a_dress_or_a_top_it_would_leave_bare(default_pipeline):
     """A wild photo of a long-sleeved sequinned dress, a cropped ruffle top: the top is worn over the dress, which
     stays as photographed around it (before: the bare shoulders, arms and midriff were painted, a flat block of
     skin down to the skirt, 96% of the dress changed); asked to replace it, the try-on paints them as before. A white
-    tee over a patterned skirt is not one garment: a top replaces the tee, unless asked to go over it."""
+    tee over a patterned skirt is not one garment, but the off-shoulder crop top would leave much of it to draw
+    (vton.pipeline.DRAWN_SHARE_MAX): by default it is worn over the tee too, and replaces it when asked."""
     wild = require_shared(SHARED / "data" / "wild")
     top = wild / "garments" / "02305_00.jpg"
     dress = default_pipeline.analyze_person(wild / "persons" / "052767_0.jpg")
@@ -188,9 +190,29 @@ def test_a_top_is_worn_over_a_dress(default_pipeline):
     assert changed_share_of_old_top(default_pipeline, dress, top, over_clothes=False) > 0.8  # 0.96
     tee = default_pipeline.analyze_person(wild / "persons" / "02849_00.jpg")
     assert not tee.wears_a_dress()
-    replaced = changed_share_of_old_top(default_pipeline, tee, top)
+    replaced = changed_share_of_old_top(default_pipeline, tee, top, over_clothes=False)
     assert replaced > 0.4  # 0.50: the top, and the skin it bares
-    assert changed_share_of_old_top(default_pipeline, tee, top, over_clothes=True) < replaced - 0.1  # 0.31
+    over = changed_share_of_old_top(default_pipeline, tee, top, over_clothes=True)
+    assert over < replaced - 0.1  # 0.31
+    assert abs(changed_share_of_old_top(default_pipeline, tee, top) - over) < 0.01
+
+
+def test_a_garment_that_covers_the_old_top_replaces_it(default_pipeline):
+    """A VITON person in a grey tee, a black short-sleeved top that covers it (but for strips along its edges): by
+    default the tee is replaced, exactly as when asked to (vton.pipeline.drawn_share 0.0); asked to wear the top
+    over it, the result says so and keeps more of the photo."""
+    analysis = default_pipeline.analyze_person(PERSON)
+    chosen = default_pipeline(analysis, GARMENT)
+    replaced = default_pipeline(analysis, GARMENT, over_clothes=False)
+    over = default_pipeline(analysis, GARMENT, over_clothes=True)
+    assert not chosen.over_clothes and not replaced.over_clothes and over.over_clothes
+    assert np.array_equal(np.asarray(chosen.image), np.asarray(replaced.image))
+    photo = np.asarray(analysis.photo).astype(int)
+
+    def changed(result):
+        return (np.abs(np.asarray(result.image).astype(int) - photo).max(2) > 12).mean()
+
+    assert changed(over) < changed(replaced)
 
 
 def test_the_skirt_of_a_dress_is_kept(default_pipeline):
@@ -251,7 +273,7 @@ def test_bare_skin_the_new_garment_uncovers_on_the_torso_is_in_the_persons_skin_
         chest[int(y) - 4:int(y) + 5, int(x) - 20:int(x) + 21] = True
     chest &= labels == 5
     assert chest.sum() > 500
-    result = np.asarray(default_pipeline(analysis, bandeau).image).astype(np.float32)
+    result = np.asarray(default_pipeline(analysis, bandeau, over_clothes=False).image).astype(np.float32)
 
     assert np.median(np.linalg.norm(hue(image[chest]) - hue(tone[None]), axis=1)) > 0.2  # the grey tee: 0.24
     assert np.median(np.linalg.norm(hue(result[chest]) - hue(tone[None]), axis=1)) < 0.05  # 0.032 (TOM alone: 0.22)

@@ -194,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", help="folder for the intermediate images")
     over = p.add_mutually_exclusive_group()
     over.add_argument("--over-clothes", dest="over_clothes", action="store_const", const=True,
-                      help="wear the garment over what the person has on (kept around it); default: only over a dress")
+                      help="wear the garment over what the person has on (kept around it); default: over a dress, "
+                           "and where replacing the top would leave much skin to draw")
     over.add_argument("--replace-clothes", dest="over_clothes", action="store_const", const=False,
                       help="replace the old top, also a dress's, drawing the skin it hid")
     p.set_defaults(func=cmd_tryon)

@@ -43,6 +43,9 @@ class LiveTryOn:
         self._landmarks: np.ndarray | None = None
         self._framing: Framing | None = None
         self._last_ms = -1
+        # worn over the clothes or replacing them: chosen on a person's first frame and kept while they stay in
+        # view, so that a share of skin to draw near the pipeline's bound does not flicker between the two
+        self._over_clothes: bool | None = None
 
     def close(self) -> None:
         self.detector.close()
@@ -66,14 +69,16 @@ class LiveTryOn:
         try:
             detection = self.detector.detect(np.asarray(photo), timestamp_ms, face=False)
         except InputError:
-            self._landmarks = self._framing = None
+            self._landmarks = self._framing = self._over_clothes = None
             raise
         detection.landmarks[:, :2] = self._smooth_landmarks(detection.landmarks[:, :2])
         analyzer = self.pipeline.analyzer
         framing = self._smooth_framing(analyzer.framing_of(detection, photo.width, photo.height))
         image = np.asarray(framing.crop(photo))
         analysis = analyzer.analyze_window(photo, framing, image, detection_in_window(detection, framing))
-        return self.pipeline(analysis, self.garment)
+        result = self.pipeline(analysis, self.garment, over_clothes=self._over_clothes)
+        self._over_clothes = result.over_clothes
+        return result
 
     def _smooth_landmarks(self, xy: np.ndarray) -> np.ndarray:
         if self._landmarks is None or self._landmarks.shape != xy.shape:
