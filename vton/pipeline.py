@@ -260,27 +260,41 @@ class TryOnPipeline:
         grid_hi = upsample_grid(self.gmm.gridGen(theta.float()), (work_h, work_w))
         warped_mask_hi = outline(warp(mask_hi, grid_hi, "zeros"))
         first_row = analysis.armpit_row(size)
+
+        def fitted(grid: torch.Tensor, added: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+            # the warped mask and composition mask of a fitted grid: the pixels it added are the garment's
+            if not added.any():
+                return outline(warp(mask_hi, grid, "zeros")), comp_hi
+            added = torch.from_numpy(cv2.GaussianBlur(added.astype(np.float32), (0, 0), 1.0)).to(dev)
+            return outline(warp(mask_hi, grid, "zeros")), torch.maximum(comp_hi, added[None, None] * upper)
+
+        grid_hem = lowered = None
+        fit_mask, fit_comp = warped_mask_hi, comp_hi
         if analysis.parse is not None:  # the garment's sides stretched to the body's (see vton.fit)
             shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5
             keypoints, old = analysis.window(size)[2], upper[0, 0].cpu().numpy() > 0.5
             long = length_ratio(garment.mask) >= LONG_GARMENT
             grid_hi, lowered = lower_hem(grid_hi, shown, old, keypoints, HEM_REACH_LONG if long else HEM_REACH)
+            grid_hem = grid_hi
             shown |= lowered
             rows_from = first_rows(shown, keypoints)
             grid_hi, added = widen_to_outline(grid_hi, shown, old, rows_from, keypoints)
             grid_hi, closed = close_sleeve_gaps(grid_hi, shown | added, old, keypoints)
             added |= lowered | closed
             grid_hi, raised = raise_shoulders(grid_hi, shown | added, old, keypoints, rows_from)
-            added |= raised
-            if added.any():
-                warped_mask_hi = outline(warp(mask_hi, grid_hi, "zeros"))
-                added = torch.from_numpy(cv2.GaussianBlur(added.astype(np.float32), (0, 0), 1.0)).to(dev)
-                comp_hi = torch.maximum(comp_hi, added[None, None] * upper)
-        warped_hi = warp(cloth_hi, grid_hi, "border")
+            fit_mask, fit_comp = fitted(grid_hi, added | raised)
         if over_clothes is None:
-            shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5
+            shown = (fit_comp * fit_mask)[0, 0].cpu().numpy() > 0.5
             old = upper[0, 0].cpu().numpy() > 0.5
             over_clothes = analysis.wears_a_dress() or drawn_share(old, shown) > DRAWN_SHARE_MAX
+        if over_clothes and grid_hem is not None:
+            # worn over the clothes, the garment keeps its own width and shoulders: stretched to the old garment's
+            # outline (which there stays around it), it drew white blocks over old sleeves; its hem is still
+            # lowered (the GMM warps a tee shorter than it is)
+            grid_hi = grid_hem
+            fit_mask, fit_comp = fitted(grid_hi, lowered)
+        warped_mask_hi, comp_hi = fit_mask, fit_comp
+        warped_hi = warp(cloth_hi, grid_hi, "border")
         if over_clothes:  # worn over the old clothes (a top over a dress): around the garment they stay as they are
             upper = upper * comp_hi * warped_mask_hi
         alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
