@@ -169,6 +169,24 @@ def test_camisole_straps_over_the_shoulders_are_replaced(default_pipeline):
     assert np.median(after) > 110  # skin: 149 (the skin beside them: 130)
 
 
+def test_a_tee_on_a_person_in_a_camisole_keeps_its_sleeves(default_pipeline):
+    """A wild photo in a black strappy top, bare arms, a white tee: where the warped tee lies over the upper arms
+    (above the armpits), the try-on shows it (vton.fit.shoulders_and_sleeves). The TOM's composition mask follows
+    the old garment's outline and left a sleeveless tee there: the change alpha over those pixels 0.43 without the
+    rule, 0.93 with it."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "14627_00.jpg")
+    tee = require_shared(SHARED / "data" / "wild" / "garments" / "06123_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    result = default_pipeline(analysis, tee, over_clothes=False)
+    size = result.change_mask.size
+    _, labels, keypoints = analysis.window(size)
+    upper_arms = np.isin(labels, LABEL_GROUPS["arms"])
+    upper_arms[armpit_row(keypoints, size[1]):] = False
+    sleeves = upper_arms & (cv2.resize(np.asarray(result.warped_mask, np.float32) / 255, size) > 0.5)
+    assert sleeves.sum() > 1000  # 3374
+    assert (np.asarray(result.change_mask, np.float32)[sleeves] / 255).mean() > 0.8
+
+
 def changed_share_of_old_top(pipeline, analysis, garment, **kwargs) -> float:
     """The share of the old upper garment's pixels (the parse at photo resolution) that a try-on changes."""
     old = np.isin(analysis.labels_in_photo(), LABEL_GROUPS["upper"])

@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 import torch
 
-from .skin import TORSO_ABOVE_SHOULDERS, body_model
+from .representation import ARM_LABELS
+from .skin import FOREARM_RADIUS, TORSO_ABOVE_SHOULDERS, UPPER_ARM_RADIUS, body_model
 
 SIDE_REACH = 0.05  # the farthest a side is moved, as a fraction of the window's height
 SIDE_STRIP = 0.03  # the width of the garment's outer strip that is stretched over the gap, fraction of the height
@@ -30,6 +31,44 @@ LONG_GARMENT = 1.75  # in-shop length over the width of its body (below the slee
 HEM_STRIP = 1.5  # the garment's bottom strip stretched over the gap, in multiples of the reach
 HEM_BELOW_ARMPITS = 0.3  # a column's bottom is the hem (not a short sleeve's end) this far below the armpits,
 # in shoulder widths
+
+
+def shoulders_and_sleeves(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Where the new garment shows as warped whatever the TOM's composition mask says: on the person above the
+    armpits and over the upper arms (its shoulders, neckline and short sleeves), but for the photo's forearms and
+    hands there.
+
+    Why: the TOM learnt on VITON pairs, where the garment to compose is the one photographed, and its composition
+    mask follows the old garment's outline: a tee tried on a person in a camisole lost its sleeves and shoulders, a
+    tee on a tee was cut below the old collar. Nothing is in front of a garment's shoulders and sleeves but hair
+    (the head, never changed) and a hand or forearm raised there. Off the person (a warp wider than the shoulders)
+    the TOM's mask stays.
+
+    Args:
+        keypoints: (18, 3) COCO-18 in the pixels of ``labels``; labels: (H, W) uint8 LIP labels.
+    Returns:
+        (H, W) bool; empty without both shoulders.
+    """
+    height, width = labels.shape
+    out = np.zeros((height, width), np.uint8)
+    if (keypoints[[2, 5], 2] <= 0).any():
+        return out.astype(bool)
+    out[:armpit_row(keypoints, height)] = 1
+    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    forearms = np.zeros_like(out)
+    for shoulder, elbow, wrist in ((2, 3, 4), (5, 6, 7)):
+        if keypoints[shoulder, 2] > 0 and keypoints[elbow, 2] > 0:
+            cv2.line(out, _point(keypoints[shoulder]), _point(keypoints[elbow]), 1,
+                     max(1, round(2 * UPPER_ARM_RADIUS * shoulder_width)))
+        if keypoints[elbow, 2] > 0 and keypoints[wrist, 2] > 0:  # the forearm, and the hand past the wrist
+            hand = keypoints[wrist, :2] + 0.6 * (keypoints[wrist, :2] - keypoints[elbow, :2])
+            cv2.line(forearms, _point(keypoints[elbow]), _point(hand), 1,
+                     max(1, round(3 * FOREARM_RADIUS * shoulder_width)))
+    return (out > 0) & (labels > 0) & ~((forearms > 0) & np.isin(labels, ARM_LABELS))
+
+
+def _point(keypoint: np.ndarray) -> tuple[int, int]:
+    return int(round(float(keypoint[0]))), int(round(float(keypoint[1])))
 
 
 def armpit_row(keypoints: np.ndarray, height: int) -> int:
