@@ -172,7 +172,8 @@ def test_outputs_are_written_atomically(tmp_path):
 
 def test_tryon_over_or_replacing_the_clothes_is_one_choice():
     """`vton tryon --over-clothes` wears the garment over the photo's clothes, `--replace-clothes` replaces them
-    (a dress too), neither leaves it to the pipeline (over a dress only); both at once is one usage line."""
+    (a dress too), neither leaves it to the pipeline (over a dress, or where replacing would leave much to draw);
+    both at once is one usage line."""
     from vton.cli import build_parser
 
     def over(*flags):
@@ -182,3 +183,16 @@ def test_tryon_over_or_replacing_the_clothes_is_one_choice():
     proc = run("tryon", "me.jpg", "top.jpg", "-o", "out.png", "--over-clothes", "--replace-clothes", timeout=60)
     assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
 
+
+
+def test_tryon_says_when_it_chose_to_wear_the_garment_over_the_clothes(tmp_path):
+    """A wild photo in a red long-sleeved top, a short-sleeved tee: the pipeline layers it (the arms would be drawn)
+    and the command says so, with the flag that replaces the top instead."""
+    from conftest import SHARED, require_shared
+
+    wild = require_shared(SHARED / "data" / "wild")
+    args = ("tryon", wild / "persons" / "01861_00.jpg", wild / "garments" / "00055_00.jpg", "-o", tmp_path / "o.jpg")
+    chosen = run(*args, timeout=120)
+    assert chosen.returncode == 0 and "worn over the photo's clothes; --replace-clothes" in chosen.stdout
+    replaced = run(*args, "--replace-clothes", timeout=120)
+    assert replaced.returncode == 0 and "worn over" not in replaced.stdout

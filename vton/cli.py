@@ -72,7 +72,9 @@ def cmd_tryon(args) -> None:
                 save_image(getattr(result, name), folder / f"{name}.png")
     if result.num_persons > 1:
         log.warning("%d persons in the photo: dressed the largest", result.num_persons)
-    print(f"{out} ({result.image.width}x{result.image.height}) in {sum(result.timings.values()):.2f} s")
+    worn = " (worn over the photo's clothes; --replace-clothes replaces them)" \
+        if result.over_clothes and args.over_clothes is None else ""
+    print(f"{out} ({result.image.width}x{result.image.height}) in {sum(result.timings.values()):.2f} s{worn}")
 
 
 def openpose_json(keypoints: np.ndarray) -> dict:
