@@ -248,10 +248,13 @@ class TryOnPipeline:
         def up(t: torch.Tensor, mode: str) -> torch.Tensor:
             return F.interpolate(t[None].float(), size=(work_h, work_w), mode=mode, align_corners=False)
 
+        # the garment photo's pixels are about this many work pixels wide (a 256-px VITON garment on a 1024-px
+        # photo: 4): its outline's fringe, where it blends into its light background, is that wide here
+        fringe = max(1, round(work_h / garment.framing.height))
+
         def outline(mask: torch.Tensor) -> torch.Tensor:
-            # one pixel off the garment's outline: there the in-shop photo blends into its light background,
-            # which would draw a pale line around the garment
-            return -F.max_pool2d(-mask, 3, 1, 1)
+            # the fringe off the garment's outline: it would draw a pale line around the garment
+            return -F.max_pool2d(-mask, 2 * fringe + 1, 1, fringe)
 
         upper, head = (torch.from_numpy(m)[None, None].to(dev) for m in analysis.masks_in_window(size))
         # the TOM's composition mask, steeper: where it hesitates (0.2-0.8, at the garment's edges and over arms),
