@@ -251,6 +251,13 @@ class TryOnPipeline:
         # the garment photo's pixels are about this many work pixels wide (a 256-px VITON garment on a 1024-px
         # photo: 4): its outline's fringe, where it blends into its light background, is that wide here
         fringe = max(1, round(work_h / garment.framing.height))
+        if garment.framing.height < 0.5 * MAX_WORK_HEIGHT:
+            # a small garment photo's mask, enlarged, has its pixels' stairs along every slanted edge: smoothed
+            # over about one of its pixels and steepened back to a one-pixel ramp, the outline is a smooth curve
+            sigma = 0.6 * MAX_WORK_HEIGHT / garment.framing.height
+            smooth = cv2.GaussianBlur(mask_hi[0, 0].cpu().numpy(), (0, 0), sigma)
+            smooth = np.clip((smooth - 0.5) * 1.7 * sigma + 0.5, 0, 1)
+            mask_hi = torch.from_numpy(smooth).to(dev)[None, None]
 
         def outline(mask: torch.Tensor) -> torch.Tensor:
             # the fringe off the garment's outline: it would draw a pale line around the garment
