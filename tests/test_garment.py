@@ -103,3 +103,28 @@ def test_garments_fill_the_frame_as_vitons_do():
         assert width < 0.97 and height < 0.95, path.name  # VITON: 90% of its garments below these
     viton = prepare_garment(garment_path("000257_1.jpg"))
     assert (viton.framing.left, viton.framing.top, viton.framing.scale) == (0, 0, 1)
+
+
+def test_the_inside_of_the_back_seen_through_the_neckline_is_found():
+    """A white crop top whose in-shop photo shows its grey lining through the neckline, and a white tee showing
+    the grey inside of its back and a label: the inside is found, at the top, in the middle, grey (worn, it is
+    behind the neck; the try-on lets the neck cover it and the garment's front cover the neck). A floral blouse with
+    a high ruffled neck and a camisole show no inside."""
+    from conftest import SHARED, require_shared
+
+    folder = require_shared(SHARED / "data" / "wild" / "garments")
+    size = (384, 512)
+    for name in ("07382_00.jpg", "12562_00.jpg"):
+        garment = prepare_garment(folder / name)
+        image, mask = (np.asarray(a) for a in garment.crop(size))
+        mask = mask >= 128
+        inside = garment.inner_back_mask(size) > 0.5
+        assert 0.02 < (inside & mask).sum() / mask.sum() < 0.2, name  # 0.14 and 0.05
+        ys, xs = np.nonzero(inside)
+        rows = np.nonzero(mask.any(1))[0]
+        assert ys.max() < rows[0] + 0.4 * (rows[-1] - rows[0]), name  # the top part (a deep crop top: 0.37) ...
+        assert abs(xs.mean() - np.nonzero(mask.any(0))[0].mean()) < 0.05 * size[0], name  # ... in the middle
+        grey = image[inside & mask].astype(int)
+        assert np.median(grey.max(1) - grey.min(1)) < 25 and np.median(grey.mean(1)) < 215, name  # grey, not white
+    for name in ("00470_00.jpg", "02015_00.jpg"):
+        assert not (prepare_garment(folder / name).inner_back_mask(size) > 0.5).any(), name

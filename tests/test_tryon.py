@@ -187,6 +187,21 @@ def test_a_tee_on_a_person_in_a_camisole_keeps_its_sleeves(default_pipeline):
     assert (np.asarray(result.change_mask, np.float32)[sleeves] / 255).mean() > 0.8
 
 
+def test_a_crew_neck_covers_the_base_of_the_neck(default_pipeline):
+    """A wild photo in a square-necked top, the app's black crew-neck tee: the neck is head (never changed) but
+    where the tee's front covers it, so its neckline is the tee's, not cut flat at the shoulder line (before: 0 of
+    the neck changed; now 0.10, the tee's collar). The inside of its back stays behind the neck."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "01861_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    result = default_pipeline(analysis, GARMENT)
+    size = result.change_mask.size
+    neck = analysis.neck_in_window(size) > 0.5
+    before = np.asarray(analysis.window(size)[0]).astype(int)
+    after = np.asarray(analysis.framing.crop(result.image, size)).astype(int)
+    covered = (np.abs(after - before).max(2) > 12)[neck].mean()
+    assert neck.sum() > 5000 and 0.03 < covered < 0.4
+
+
 def changed_share_of_old_top(pipeline, analysis, garment, **kwargs) -> float:
     """The share of the old upper garment's pixels (the parse at photo resolution) that a try-on changes."""
     old = np.isin(analysis.labels_in_photo(), LABEL_GROUPS["upper"])

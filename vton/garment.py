@@ -28,6 +28,16 @@ MIN_GARMENT_FRACTION = 0.02  # a mask smaller than this share of the image means
 # of a person. Measured: the nose of 33 person photos lies at 0.00-0.21 of their mask's height; a tee with a
 # photo of a face printed on it at 0.50.
 PERSON_NOSE_TOP = 0.25
+# The inside of the back that an in-shop photo shows through the neckline (a grey lining, a label, the back collar):
+# the region of the seed colour (within INNER_BACK_DELTA_E, CIELAB) just under the middle of the garment's top edge,
+# accepted when it is small (< INNER_BACK_AREA of the garment, reaching less than INNER_BACK_DEPTH of the garment's
+# width below the top edge), away from the garment's sides (INNER_BACK_SIDES of its width) and of another colour
+# than the front just below it; else (a turtleneck, a tee whose inside is its outside's colour) nothing is found.
+INNER_BACK_DELTA_E = 10.0
+INNER_BACK_AREA = 0.12
+INNER_BACK_DEPTH = 0.45
+INNER_BACK_SIDES = 0.1
+INNER_BACK_HEIGHT = 512  # the framed garment's height at which it is found
 
 
 def auto_garment_mask(rgb: np.ndarray) -> np.ndarray:
@@ -116,6 +126,17 @@ class GarmentInput:
     source: str
     _crops: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def inner_back_mask(self, size: tuple[int, int]) -> np.ndarray:
+        """The inside of the framed garment's back (:func:`inner_back`) at ``size`` (W, H) as (H, W) float32 in
+        [0, 1]; found at INNER_BACK_HEIGHT whatever the size (the same region for every size), then resized."""
+        key = ("inner_back", size)
+        if key not in self._crops:
+            small = (round(INNER_BACK_HEIGHT * NET_WIDTH / NET_HEIGHT), INNER_BACK_HEIGHT)
+            image, mask = self.crop(small)
+            inside = inner_back(np.asarray(image), np.asarray(mask) >= 128).astype(np.float32)
+            self._crops[key] = cv2.resize(inside, size, interpolation=cv2.INTER_LINEAR)
+        return self._crops[key]
+
     def crop(self, size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
         """The framed garment and its mask at ``size`` (W, H), e.g. for warping at a photo's full resolution
         (remembered per size: a garment tried on many persons)."""
@@ -124,6 +145,50 @@ class GarmentInput:
             self._crops[size] = (self.framing.crop(self.photo, size),
                                  self.framing.crop(mask, size, fill=0, resample=Image.Resampling.BILINEAR))
         return self._crops[size]
+
+
+def inner_back(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The inside of the garment's back, seen through its neckline in an in-shop photo (a grey lining, the back
+    collar, a label): worn, it is behind the person's neck. Found by colour from just under the middle of the
+    garment's top edge (see INNER_BACK_DELTA_E and the bounds beside it); everything from the top edge down to that
+    region in its columns goes with it (the back collar above it, a label hanging from it).
+
+    Args:
+        rgb: (H, W, 3) uint8 garment photo (framed); mask: (H, W) bool, the garment.
+    Returns:
+        (H, W) bool, empty where no inside is seen.
+    """
+    height, none = mask.shape[0], np.zeros_like(mask)
+    columns = np.nonzero(mask.any(0))[0]
+    if columns.size < 10:
+        return none
+    top = np.where(mask.any(0), mask.argmax(0), height)
+    left, right = int(columns[0]), int(columns[-1])
+    width, middle = right - left + 1, (left + right) // 2
+    step = max(2, round(0.01 * height))
+    y = int(top[middle]) + step
+    if y + step >= height or not mask[y, middle]:
+        return none
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 100 / 255  # OpenCV's 8-bit L is 0-255; a and b are offset by 128
+    lab[..., 1:] -= 128
+    seed = np.median(lab[y:y + step, max(0, middle - 2):middle + 3].reshape(-1, 3), axis=0)
+    near = (np.linalg.norm(lab - seed, axis=2) < INNER_BACK_DELTA_E) & mask
+    if not near[y, middle]:
+        return none
+    _, parts = cv2.connectedComponents(near.astype(np.uint8), connectivity=4)
+    region = parts == parts[y, middle]
+    ys, xs = np.nonzero(region)
+    if (region.sum() > INNER_BACK_AREA * mask.sum() or ys.max() - top[middle] > INNER_BACK_DEPTH * width
+            or xs.min() <= left + INNER_BACK_SIDES * width or xs.max() >= right - INNER_BACK_SIDES * width):
+        return none
+    rows = np.arange(height)[:, None]
+    lowest = np.where(region.any(0), height - 1 - region[::-1].argmax(0), -1)  # per column, -1 outside the region
+    front = mask & ~region & (rows > lowest + step) & (rows <= lowest + 4 * step) & (lowest >= 0)
+    if front.sum() < 10 or np.linalg.norm(np.median(lab[region], axis=0) - np.median(lab[front], axis=0)) \
+            < INNER_BACK_DELTA_E:
+        return none
+    return mask & (rows <= lowest) & (lowest >= 0)
 
 
 def prepare_garment(source, mask=None, name: str = "garment image") -> GarmentInput:

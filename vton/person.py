@@ -98,9 +98,17 @@ class PersonAnalysis:
             upper = cv2.dilate(upper.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
             # a strap over the neck's skin is not head (the head is never changed)
             head = masks.head & ~cv2.dilate(leftovers.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            neck = head & ~np.isin(labels, HEAD_LABELS)
+            self._cache[("neck", size)] = cv2.GaussianBlur(neck.astype(np.float32), (0, 0), 1.0)
             upper, head = (cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0) for m in (upper, head))
         self._cache[size] = (upper, head)
         return upper, head
+
+    def neck_in_window(self, size: tuple[int, int]) -> np.ndarray | None:
+        """The neck's part of :meth:`masks_in_window`'s head (the skin above the shoulder line, not face or hair),
+        soft (H, W) float32 in [0, 1]; None without the parser."""
+        self.masks_in_window(size)
+        return self._cache.get(("neck", size))
 
     def wears_a_dress(self) -> bool:
         """Whether the old upper garment is a dress (:func:`vton.representation.wears_a_dress`, on the 256x192

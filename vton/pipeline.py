@@ -240,7 +240,8 @@ class TryOnPipeline:
             work_w = round(work_h * NET_WIDTH / NET_HEIGHT)
         dev = self.device
         # the garment's window at the largest work size, once per garment; warping samples it at any size
-        cloth_hi, mask_hi = garment.crop((round(MAX_WORK_HEIGHT * NET_WIDTH / NET_HEIGHT), MAX_WORK_HEIGHT))
+        garment_size = (round(MAX_WORK_HEIGHT * NET_WIDTH / NET_HEIGHT), MAX_WORK_HEIGHT)
+        cloth_hi, mask_hi = garment.crop(garment_size)
         cloth_hi = torch.tensor(np.asarray(cloth_hi)).permute(2, 0, 1)[None].to(dev).float() / 127.5 - 1
         mask_hi = torch.tensor(np.asarray(mask_hi))[None, None].to(dev).float() / 255
         size = (work_w, work_h)
@@ -312,6 +313,13 @@ class TryOnPipeline:
         warped_hi = warp(cloth_hi, grid_hi, "border")
         if over_clothes:  # worn over the old clothes (a top over a dress): around the garment they stay as they are
             upper = upper * comp_hi * warped_mask_hi
+        neck = analysis.neck_in_window(size)
+        if neck is not None:
+            # the neck is head (never changed) but where the garment's front covers it: a crew neck over the base of
+            # the neck was cut flat at the shoulder line; the inside of its back stays behind the neck
+            inside = torch.from_numpy(garment.inner_back_mask(garment_size)).to(dev)[None, None]
+            front = outline(warp(mask_hi * (1 - inside), grid_hi, "zeros"))
+            head = (head - torch.from_numpy(neck).to(dev)[None, None] * front).clamp(0, 1)
         alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
         rendered_hi = up(rendered, "bicubic").clamp(-1, 1)
         leftovers = analysis.leftovers_in_window(size)
