@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .representation import ARM_LABELS
-from .skin import FOREARM_RADIUS, TORSO_ABOVE_SHOULDERS, UPPER_ARM_RADIUS, body_model
+from .skin import FOREARM_RADIUS, TORSO_ABOVE_SHOULDERS, UPPER_ARM_RADIUS, body_model, pixel
 
 SIDE_REACH = 0.05  # the farthest a side is moved, as a fraction of the window's height
 SIDE_STRIP = 0.03  # the width of the garment's outer strip that is stretched over the gap, fraction of the height
@@ -58,17 +58,13 @@ def shoulders_and_sleeves(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarr
     forearms = np.zeros_like(out)
     for shoulder, elbow, wrist in ((2, 3, 4), (5, 6, 7)):
         if keypoints[shoulder, 2] > 0 and keypoints[elbow, 2] > 0:
-            cv2.line(out, _point(keypoints[shoulder]), _point(keypoints[elbow]), 1,
+            cv2.line(out, pixel(keypoints[shoulder]), pixel(keypoints[elbow]), 1,
                      max(1, round(2 * UPPER_ARM_RADIUS * shoulder_width)))
         if keypoints[elbow, 2] > 0 and keypoints[wrist, 2] > 0:  # the forearm, and the hand past the wrist
             hand = keypoints[wrist, :2] + 0.6 * (keypoints[wrist, :2] - keypoints[elbow, :2])
-            cv2.line(forearms, _point(keypoints[elbow]), _point(hand), 1,
+            cv2.line(forearms, pixel(keypoints[elbow]), pixel(hand), 1,
                      max(1, round(3 * FOREARM_RADIUS * shoulder_width)))
     return (out > 0) & (labels > 0) & ~((forearms > 0) & np.isin(labels, ARM_LABELS))
-
-
-def _point(keypoint: np.ndarray) -> tuple[int, int]:
-    return int(round(float(keypoint[0]))), int(round(float(keypoint[1])))
 
 
 def armpit_row(keypoints: np.ndarray, height: int) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .fit import armpit_row
 from .representation import ARM_LABELS, GARMENT_LABELS, NECK_LABEL
-from .skin import FACE_LABEL, body_model
+from .skin import FACE_LABEL, body_model, pixel
 
 PALETTE_SIZE = 4  # colours of the old garment (k-means): a print, a trim, its shading
 MAX_SAMPLES = 4000
@@ -64,8 +64,7 @@ def garment_leftovers(window: np.ndarray, labels: np.ndarray, garment: np.ndarra
     radius = WRIST_RADIUS * float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
     for wrist in (4, 7):
         if keypoints[wrist, 2] > 0:
-            centre = (int(round(keypoints[wrist, 0])), int(round(keypoints[wrist, 1])))
-            cv2.circle(zone, centre, int(round(radius)), 1, -1)
+            cv2.circle(zone, pixel(keypoints[wrist]), int(round(radius)), 1, -1)
     candidates = (_SKIN[labels] | (body[0] & _GARMENT[labels])) & (zone > 0) & ~garment
     kernel = np.ones((5, 5), np.uint8)
     inner = cv2.erode(garment.astype(np.uint8), kernel) > 0

@@ -284,31 +284,35 @@ class TryOnPipeline:
             added = torch.from_numpy(cv2.GaussianBlur(added.astype(np.float32), (0, 0), 1.0)).to(dev)
             return outline(warp(mask_hi, grid, "zeros")), torch.maximum(comp_hi, added[None, None] * upper)
 
-        grid_hem = lowered = None
+        if over_clothes is None and analysis.wears_a_dress():
+            over_clothes = True
         fit_mask, fit_comp = warped_mask_hi, comp_hi
-        if analysis.parse is not None:  # the garment's sides stretched to the body's (see vton.fit)
+        if analysis.parse is not None:  # the garment fitted to the body (see vton.fit)
             shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5
             keypoints, old = analysis.window(size)[2], upper[0, 0].cpu().numpy() > 0.5
             long = length_ratio(garment.mask) >= LONG_GARMENT
+            # its hem lowered to the old garment's (the GMM warps a tee shorter than it is)
             grid_hi, lowered = lower_hem(grid_hi, shown, old, keypoints, HEM_REACH_LONG if long else HEM_REACH)
-            grid_hem = grid_hi
-            shown |= lowered
-            rows_from = first_rows(shown, keypoints)
-            grid_hi, added = widen_to_outline(grid_hi, shown, old, rows_from, keypoints)
-            grid_hi, closed = close_sleeve_gaps(grid_hi, shown | added, old, keypoints)
-            added |= lowered | closed
-            grid_hi, raised = raise_shoulders(grid_hi, shown | added, old, keypoints, rows_from)
-            fit_mask, fit_comp = fitted(grid_hi, added | raised)
-        if over_clothes is None:
-            shown = (fit_comp * fit_mask)[0, 0].cpu().numpy() > 0.5
-            old = upper[0, 0].cpu().numpy() > 0.5
-            over_clothes = analysis.wears_a_dress() or drawn_share(old, shown) > DRAWN_SHARE_MAX
-        if over_clothes and grid_hem is not None:
-            # worn over the clothes, the garment keeps its own width and shoulders: stretched to the old garment's
-            # outline (which there stays around it), it drew white blocks over old sleeves; its hem is still
-            # lowered (the GMM warps a tee shorter than it is)
-            grid_hi = grid_hem
-            fit_mask, fit_comp = fitted(grid_hi, lowered)
+            if over_clothes is not True:
+                # replacing the old top, its sides and shoulders stretched to the old garment's outline; worn
+                # over it, the garment keeps its own width and shoulders (stretched to an outline that stays
+                # around it anyway, it drew white blocks over old sleeves)
+                shown |= lowered
+                rows_from = first_rows(shown, keypoints)
+                grid_fit, added = widen_to_outline(grid_hi, shown, old, rows_from, keypoints)
+                grid_fit, closed = close_sleeve_gaps(grid_fit, shown | added, old, keypoints)
+                added |= lowered | closed
+                grid_fit, raised = raise_shoulders(grid_fit, shown | added, old, keypoints, rows_from)
+                fit_mask, fit_comp = fitted(grid_fit, added | raised)
+                if over_clothes is None:
+                    over_clothes = drawn_share(old, (fit_comp * fit_mask)[0, 0].cpu().numpy() > 0.5) > DRAWN_SHARE_MAX
+                if not over_clothes:
+                    grid_hi = grid_fit
+            if over_clothes:
+                fit_mask, fit_comp = fitted(grid_hi, lowered)
+        elif over_clothes is None:
+            over_clothes = drawn_share(upper[0, 0].cpu().numpy() > 0.5,
+                                       (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5) > DRAWN_SHARE_MAX
         warped_mask_hi, comp_hi = fit_mask, fit_comp
         warped_hi = warp(cloth_hi, grid_hi, "border")
         if over_clothes:  # worn over the old clothes (a top over a dress): around the garment they stay as they are
@@ -317,8 +321,9 @@ class TryOnPipeline:
         if neck is not None:
             # the neck is head (never changed) but where the garment's front covers it: a crew neck over the base of
             # the neck was cut flat at the shoulder line; the inside of its back stays behind the neck
-            inside = torch.from_numpy(garment.inner_back_mask(garment_size)).to(dev)[None, None]
-            front = outline(warp(mask_hi * (1 - inside), grid_hi, "zeros"))
+            inside = garment.inner_back_mask(garment_size)
+            front = warped_mask_hi if not inside.any() else outline(warp(
+                mask_hi * (1 - torch.from_numpy(inside).to(dev)[None, None]), grid_hi, "zeros"))
             head = (head - torch.from_numpy(neck).to(dev)[None, None] * front).clamp(0, 1)
         alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
         rendered_hi = up(rendered, "bicubic").clamp(-1, 1)

@@ -60,7 +60,7 @@ def body_model(keypoints: np.ndarray, height: int, width: int) -> tuple[np.ndarr
                 band = np.round([start + side, end + side, end - side, start - side]).astype(np.int32)
                 cv2.fillConvexPoly(arms, band, 1)
                 for centre in (end, start) if a == elbow else (end,):
-                    cv2.circle(arms, _pixel(centre), int(np.rint(r)), 1, -1)
+                    cv2.circle(arms, pixel(centre), int(np.rint(r)), 1, -1)
     right, left = keypoints[2, :2], keypoints[5, :2]
     across = (left - right) / max(shoulder_width, 1e-6)
     if keypoints[8, 2] > 0 and keypoints[11, 2] > 0:
@@ -82,7 +82,8 @@ def body_model(keypoints: np.ndarray, height: int, width: int) -> tuple[np.ndarr
     return arms > 0, torso > 0
 
 
-def _pixel(point: np.ndarray) -> tuple[int, int]:
+def pixel(point: np.ndarray) -> tuple[int, int]:
+    """A point's (x, y, ...) as OpenCV's integer pixel (x, y)."""
     return int(np.rint(point[0])), int(np.rint(point[1]))
 
 
