@@ -171,7 +171,7 @@ def test_camisole_straps_over_the_shoulders_are_replaced(default_pipeline):
 
 def test_a_tee_on_a_person_in_a_camisole_keeps_its_sleeves(default_pipeline):
     """A wild photo in a black strappy top, bare arms, a white tee: where the warped tee lies over the upper arms
-    (above the armpits), the try-on shows it (vton.fit.shoulders_and_sleeves). The TOM's composition mask follows
+    (above the armpits), the try-on shows it (vton.fit.shown_as_warped). The TOM's composition mask follows
     the old garment's outline and left a sleeveless tee there: the change alpha over those pixels 0.43 without the
     rule, 0.93 with it."""
     photo = require_shared(SHARED / "data" / "wild" / "persons" / "14627_00.jpg")
@@ -185,6 +185,25 @@ def test_a_tee_on_a_person_in_a_camisole_keeps_its_sleeves(default_pipeline):
     sleeves = upper_arms & (cv2.resize(np.asarray(result.warped_mask, np.float32) / 255, size) > 0.5)
     assert sleeves.sum() > 1000  # 3374
     assert (np.asarray(result.change_mask, np.float32)[sleeves] / 255).mean() > 0.8
+
+
+def test_a_tee_over_a_dress_covers_the_torso(default_pipeline):
+    """A wild photo in a black strapless dress, a black tee with a white print, worn over it: below the armpits,
+    where the warped tee lies over the torso, the try-on shows it (vton.fit.shown_as_warped). The TOM's composition
+    mask let the dress show through the tee in patches (mean change alpha there 0.71 without the rule, 0.97
+    with it)."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "053228_0.jpg")
+    tee = require_shared(SHARED / "data" / "wild" / "garments" / "03244_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    result = default_pipeline(analysis, tee)
+    assert result.over_clothes  # over a dress
+    size = result.change_mask.size
+    _, labels, keypoints = analysis.window(size)
+    torso = np.isin(labels, LABEL_GROUPS["upper"])
+    torso[:armpit_row(keypoints, size[1])] = False
+    torso &= cv2.resize(np.asarray(result.warped_mask, np.float32) / 255, size) > 0.5
+    assert torso.sum() > 5000  # 16936
+    assert (np.asarray(result.change_mask, np.float32)[torso] / 255).mean() > 0.9
 
 
 def test_a_crew_neck_covers_the_base_of_the_neck(default_pipeline):

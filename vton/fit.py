@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import torch
 
-from .representation import ARM_LABELS
+from .representation import ARM_LABELS, GARMENT_LABELS, NECK_LABEL
 from .skin import FOREARM_RADIUS, TORSO_ABOVE_SHOULDERS, UPPER_ARM_RADIUS, body_model, pixel
 
 SIDE_REACH = 0.05  # the farthest a side is moved, as a fraction of the window's height
@@ -31,18 +31,20 @@ LONG_GARMENT = 1.75  # in-shop length over the width of its body (below the slee
 HEM_STRIP = 1.5  # the garment's bottom strip stretched over the gap, in multiples of the reach
 HEM_BELOW_ARMPITS = 0.3  # a column's bottom is the hem (not a short sleeve's end) this far below the armpits,
 # in shoulder widths
+TORSO_LABELS = GARMENT_LABELS + (NECK_LABEL,)  # the torso below the armpits: the old top, bare torso skin
 
 
-def shoulders_and_sleeves(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Where the new garment shows as warped whatever the TOM's composition mask says: on the person above the
     armpits and over the upper arms (its shoulders, neckline and short sleeves), but for the photo's forearms and
-    hands there.
+    hands there; below the armpits, over the torso (the old top and bare torso skin, :data:`TORSO_LABELS`).
 
     Why: the TOM learnt on VITON pairs, where the garment to compose is the one photographed, and its composition
     mask follows the old garment's outline: a tee tried on a person in a camisole lost its sleeves and shoulders, a
-    tee on a tee was cut below the old collar. Nothing is in front of a garment's shoulders and sleeves but hair
-    (the head, never changed) and a hand or forearm raised there. Off the person (a warp wider than the shoulders)
-    the TOM's mask stays.
+    tee on a tee was cut below the old collar. On the torso it let the old top show through in patches (a black tee
+    over a black dress lost half its print). Nothing is in front of a garment's shoulders and sleeves but hair
+    (the head, never changed) and a hand or forearm raised there, and in front of the torso but arms, hands and hair,
+    which keep their own labels in the parse. Off the person (a warp wider than the shoulders) the TOM's mask stays.
 
     Args:
         keypoints: (18, 3) COCO-18 in the pixels of ``labels``; labels: (H, W) uint8 LIP labels.
@@ -53,7 +55,9 @@ def shoulders_and_sleeves(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarr
     out = np.zeros((height, width), np.uint8)
     if (keypoints[[2, 5], 2] <= 0).any():
         return out.astype(bool)
-    out[:armpit_row(keypoints, height)] = 1
+    armpits = armpit_row(keypoints, height)
+    out[:armpits] = 1
+    out[armpits:] = np.isin(labels[armpits:], TORSO_LABELS)
     shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
     forearms = np.zeros_like(out)
     for shoulder, elbow, wrist in ((2, 3, 4), (5, 6, 7)):

@@ -19,7 +19,7 @@ from PIL import Image
 
 from .errors import InputError
 from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, close_sleeve_gaps, first_rows, length_ratio, lower_hem,
-                  raise_shoulders, shoulders_and_sleeves, widen_to_outline)
+                  raise_shoulders, shown_as_warped, widen_to_outline)
 from .garment import GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
@@ -271,9 +271,9 @@ class TryOnPipeline:
         grid_hi = upsample_grid(self.gmm.gridGen(theta.float()), (work_h, work_w))
         warped_mask_hi = outline(warp(mask_hi, grid_hi, "zeros"))
         first_row = analysis.armpit_row(size)
-        if analysis.parse is not None:  # its shoulders and sleeves as warped (see vton.fit.shoulders_and_sleeves)
+        if analysis.parse is not None:  # its shoulders, sleeves and torso as warped (vton.fit.shown_as_warped)
             _, labels, keypoints = analysis.window(size)
-            cover = cv2.GaussianBlur(shoulders_and_sleeves(keypoints, labels).astype(np.float32), (0, 0), 1.0)
+            cover = cv2.GaussianBlur(shown_as_warped(keypoints, labels).astype(np.float32), (0, 0), 1.0)
             cover *= labels > 0  # softened inwards only: never past the person's outline
             comp_hi = torch.maximum(comp_hi, torch.from_numpy(cover).to(dev)[None, None])
 
