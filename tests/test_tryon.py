@@ -6,7 +6,7 @@ from PIL import Image
 
 from conftest import ROOT, SHARED, require_shared
 from vton.errors import InputError
-from vton.fit import armpit_row
+from vton.fit import armpit_row, chest_ratio
 from vton.parsing import LABEL_GROUPS
 from vton.pipeline import TryOnPipeline
 
@@ -204,6 +204,20 @@ def test_a_tee_over_a_dress_covers_the_torso(default_pipeline):
     torso &= cv2.resize(np.asarray(result.warped_mask, np.float32) / 255, size) > 0.5
     assert torso.sum() > 5000  # 16936
     assert (np.asarray(result.change_mask, np.float32)[torso] / 255).mean() > 0.9
+
+
+@pytest.mark.parametrize("person, before", [("049447_0", 0.84), ("14627_00", 0.75)])
+def test_a_tee_is_as_wide_as_the_torso(default_pipeline, person, before):
+    """Wild photos in a slip dress and in a camisole, a white tee worn over them: at the chest the tee is as wide
+    as the torso (vton.fit.widen_to_torso). The GMM warped it a fifth narrower, and the old top showed down both
+    sides (the ratio of the change alpha's width to the torso's: ``before``; now 0.98 and 0.96)."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / f"{person}.jpg")
+    tee = require_shared(SHARED / "data" / "wild" / "garments" / "06123_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    result = default_pipeline(analysis, tee, over_clothes=True)  # the change alpha is the garment shown
+    _, labels, keypoints = analysis.window(result.change_mask.size)
+    ratio, _ = chest_ratio(np.asarray(result.change_mask) > 127, labels, keypoints)
+    assert ratio > before + 0.08 and ratio > 0.92
 
 
 def test_a_crew_neck_covers_the_base_of_the_neck(default_pipeline):
