@@ -2,6 +2,7 @@
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from conftest import ROOT, SHARED, require_shared
@@ -9,6 +10,7 @@ from vton.errors import InputError
 from vton.fit import armpit_row, chest_ratio
 from vton.parsing import LABEL_GROUPS
 from vton.pipeline import TryOnPipeline
+from vton.tryon import PersonTensors, warp_garment
 
 PERSON = ROOT / "demo" / "persons" / "000227_0.jpg"  # a held-out VITON person in a grey tee, forearms bare
 GARMENT = ROOT / "demo" / "garments" / "000257_1.jpg"  # a black short-sleeved top
@@ -204,6 +206,26 @@ def test_a_tee_over_a_dress_covers_the_torso(default_pipeline):
     torso &= cv2.resize(np.asarray(result.warped_mask, np.float32) / 255, size) > 0.5
     assert torso.sum() > 5000  # 16936
     assert (np.asarray(result.change_mask, np.float32)[torso] / 255).mean() > 0.9
+
+
+@pytest.mark.parametrize("person, before", [("049447_0", 0.86), ("14627_00", 0.75), ("01861_00", 0.67)])
+def test_the_gmm_sees_the_garment_on_white(default_pipeline, person, before):
+    """A wild product photo of a white tee on its light grey background (246): the GMM, which learnt on VITON's
+    garments photographed on white, warped it narrower than the torso (chest width over the torso's: ``before``);
+    on white (vton.tryon.warp_garment) as wide as the torso (1.03, 1.08, 1.08), as VITON's garments on its persons
+    (median 1.03)."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / f"{person}.jpg")
+    tee = default_pipeline.prepare_garment(require_shared(SHARED / "data" / "wild" / "garments" / "06123_00.jpg"))
+    assert np.median(tee.image[~tee.mask]) < 250  # the photo's own background, not white
+    analysis = default_pipeline.analyze_person(photo)
+    person_tensors = PersonTensors.from_analysis(analysis, "cpu")
+    garment = torch.tensor(tee.image).permute(2, 0, 1)[None].float() / 127.5 - 1
+    with torch.inference_mode():
+        _, warped_mask, _ = warp_garment(default_pipeline.gmm, person_tensors.representation, garment,
+                                         torch.tensor(tee.mask)[None, None].float())
+    _, labels, keypoints = analysis.window((warped_mask.shape[3], warped_mask.shape[2]))
+    ratio, _ = chest_ratio(warped_mask[0, 0].numpy() > 0.5, labels, keypoints)
+    assert ratio > max(0.95, before + 0.1)
 
 
 @pytest.mark.parametrize("person, before", [("049447_0", 0.84), ("14627_00", 0.75)])
