@@ -224,22 +224,7 @@ def test_the_gmm_sees_the_garment_on_white(default_pipeline, person, before):
         _, warped_mask, _ = warp_garment(default_pipeline.gmm, person_tensors.representation, garment,
                                          torch.tensor(tee.mask)[None, None].float())
     _, labels, keypoints = analysis.window((warped_mask.shape[3], warped_mask.shape[2]))
-    ratio, _ = chest_ratio(warped_mask[0, 0].numpy() > 0.5, labels, keypoints)
-    assert ratio > max(0.95, before + 0.1)
-
-
-@pytest.mark.parametrize("person, before", [("049447_0", 0.84), ("14627_00", 0.75)])
-def test_a_tee_is_as_wide_as_the_torso(default_pipeline, person, before):
-    """Wild photos in a slip dress and in a camisole, a white tee worn over them: at the chest the tee is as wide
-    as the torso (vton.fit.widen_to_torso). The GMM warped it a fifth narrower, and the old top showed down both
-    sides (the ratio of the change alpha's width to the torso's: ``before``; now 0.98 and 0.96)."""
-    photo = require_shared(SHARED / "data" / "wild" / "persons" / f"{person}.jpg")
-    tee = require_shared(SHARED / "data" / "wild" / "garments" / "06123_00.jpg")
-    analysis = default_pipeline.analyze_person(photo)
-    result = default_pipeline(analysis, tee, over_clothes=True)  # the change alpha is the garment shown
-    _, labels, keypoints = analysis.window(result.change_mask.size)
-    ratio, _ = chest_ratio(np.asarray(result.change_mask) > 127, labels, keypoints)
-    assert ratio > before + 0.08 and ratio > 0.92
+    assert chest_ratio(warped_mask[0, 0].numpy() > 0.5, labels, keypoints) > max(0.95, before + 0.1)
 
 
 def test_a_crew_neck_covers_the_base_of_the_neck(default_pipeline):
@@ -267,22 +252,23 @@ def changed_share_of_old_top(pipeline, analysis, garment, **kwargs) -> float:
 def test_a_top_is_worn_over_a_dress_or_a_top_it_would_leave_bare(default_pipeline):
     """A wild photo of a long-sleeved sequinned dress, a cropped ruffle top: the top is worn over the dress, which
     stays as photographed around it (before: the bare shoulders, arms and midriff were painted, a flat block of
-    skin down to the skirt, 96% of the dress changed); asked to replace it, the try-on paints them as before. A white
-    tee over a patterned skirt is not one garment, but the off-shoulder crop top would leave much of it to draw
-    (vton.pipeline.DRAWN_SHARE_MAX): by default it is worn over the tee too, and replaces it when asked."""
+    skin down to the skirt, 96% of the dress changed); asked to replace it, the try-on paints them as before. A red
+    long-sleeved top over black trousers is not one garment, but the off-shoulder crop top would leave its sleeves
+    and shoulders to draw (vton.pipeline.DRAWN_SHARE_MAX): by default it is worn over that top too, and replaces it
+    when asked."""
     wild = require_shared(SHARED / "data" / "wild")
     top = wild / "garments" / "02305_00.jpg"
     dress = default_pipeline.analyze_person(wild / "persons" / "052767_0.jpg")
     assert dress.wears_a_dress()
     assert changed_share_of_old_top(default_pipeline, dress, top) < 0.4  # 0.28: the crop top's footprint
     assert changed_share_of_old_top(default_pipeline, dress, top, over_clothes=False) > 0.8  # 0.96
-    tee = default_pipeline.analyze_person(wild / "persons" / "02849_00.jpg")
-    assert not tee.wears_a_dress()
-    replaced = changed_share_of_old_top(default_pipeline, tee, top, over_clothes=False)
-    assert replaced > 0.4  # 0.50: the top, and the skin it bares
-    over = changed_share_of_old_top(default_pipeline, tee, top, over_clothes=True)
-    assert over < replaced - 0.1  # 0.31
-    assert abs(changed_share_of_old_top(default_pipeline, tee, top) - over) < 0.01
+    sleeves = default_pipeline.analyze_person(wild / "persons" / "01861_00.jpg")
+    assert not sleeves.wears_a_dress()
+    replaced = changed_share_of_old_top(default_pipeline, sleeves, top, over_clothes=False)
+    assert replaced > 0.8  # 0.99: the top, and the skin it bares
+    over = changed_share_of_old_top(default_pipeline, sleeves, top, over_clothes=True)
+    assert over < replaced - 0.2  # 0.64
+    assert abs(changed_share_of_old_top(default_pipeline, sleeves, top) - over) < 0.01
 
 
 def test_a_garment_that_covers_the_old_top_replaces_it(default_pipeline):
@@ -345,7 +331,7 @@ def test_stray_upper_garment_labels_below_the_waist_are_kept(default_pipeline):
 
 
 def test_bare_skin_the_new_garment_uncovers_on_the_torso_is_in_the_persons_skin_tone(default_pipeline):
-    """A wild photo of a dark-skinned person in a grey tee, a bandeau top: the chest the bandeau leaves bare is
+    """A wild photo of a dark-skinned person in a grey tee, a bandeau top: the midriff the bandeau leaves bare is
     drawn in the skin tone her neck and arms show, not the TOM's near-white (its training models are mostly
     light-skinned and it never saw a bare midriff)."""
     photo = require_shared(SHARED / "data" / "wild" / "persons" / "07966_00.jpg")
@@ -355,17 +341,17 @@ def test_bare_skin_the_new_garment_uncovers_on_the_torso_is_in_the_persons_skin_
     keypoints = analysis.keypoints_in_photo()
     assert keypoints[[1, 8, 11], 2].min() > 0
     hips = keypoints[[8, 11], :2].mean(0)
-    chest = np.zeros(labels.shape, bool)  # just below the neck, above the bandeau, inside the old tee
-    for t in np.linspace(0.03, 0.14, 8):
+    chest = np.zeros(labels.shape, bool)  # below the bandeau, above the trousers, inside the old tee
+    for t in np.linspace(0.56, 0.68, 6):
         x, y = (1 - t) * keypoints[1, :2] + t * hips
         chest[int(y) - 4:int(y) + 5, int(x) - 20:int(x) + 21] = True
     chest &= labels == 5
     assert chest.sum() > 500
     result = np.asarray(default_pipeline(analysis, bandeau, over_clothes=False).image).astype(np.float32)
 
-    assert np.median(np.linalg.norm(hue(image[chest]) - hue(tone[None]), axis=1)) > 0.2  # the grey tee: 0.24
-    assert np.median(np.linalg.norm(hue(result[chest]) - hue(tone[None]), axis=1)) < 0.05  # 0.032 (TOM alone: 0.22)
-    assert 0.8 < np.median(result[chest].sum(-1)) / tone.sum() < 1.4  # 1.18 (TOM alone: 2.4, near white)
+    assert np.median(np.linalg.norm(hue(image[chest]) - hue(tone[None]), axis=1)) > 0.2  # the grey tee
+    assert np.median(np.linalg.norm(hue(result[chest]) - hue(tone[None]), axis=1)) < 0.05  # 0.02 (TOM alone: 0.22)
+    assert 0.8 < np.median(result[chest].sum(-1)) / tone.sum() < 1.4  # 1.1 (TOM alone: 2.4, near white)
 
 
 def waist_band(analysis):

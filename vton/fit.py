@@ -9,8 +9,7 @@ sleeve from the shoulders' tops down. Elsewhere above the armpits (straps, neckl
 what it leaves uncovered there is skin. The GMM also often warps a tee shorter than the torso, and the TOM paints a
 flat band between its hem and the trousers: a hem up to :data:`HEM_REACH` above the old garment's is lowered to it
 the same way (a garment ending farther above is cropped by design), and a body warped apart from its long sleeves
-is stretched to them. Before all this, a garment warped narrower than the torso at the chest (the GMM's usual
-error on photos unlike VITON's) is widened as a whole to it.
+is stretched to them.
 """
 from __future__ import annotations
 
@@ -34,8 +33,6 @@ HEM_BELOW_ARMPITS = 0.3  # a column's bottom is the hem (not a short sleeve's en
 # in shoulder widths
 TORSO_LABELS = GARMENT_LABELS + (NECK_LABEL,)  # the torso below the armpits: the old top, bare torso skin
 CHEST_ROWS = 0.8  # the chest: from the armpits this far down, in shoulder widths
-MAX_WIDEN = 1.35  # the most a garment is widened to the torso (:func:`widen_to_torso`)
-WIDEN_FROM = 1.03  # a garment narrower than the torso by more than this factor is widened (VITON's upper quartile)
 
 
 def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -75,36 +72,34 @@ def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return (out > 0) & (labels > 0) & ~((forearms > 0) & np.isin(labels, ARM_LABELS))
 
 
-def chest_ratio(garment: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> tuple[float, float]:
-    """How wide the warped garment is at the chest, over the torso's width there, and its middle column.
+def chest_ratio(garment: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> float:
+    """How wide the warped garment is at the chest, over the torso's width there (a measure of the warp's fit).
 
     Per row of the chest (:data:`CHEST_ROWS` below the armpits), the run through the torso's middle of the garment
     and of the torso (the person but head and arms, and but the arms' bands of :func:`vton.skin.body_model` beside
-    the torso: old long sleeves are labelled garment); the median of their ratios.
+    the torso: old long sleeves are labelled garment); the median of their ratios. The GMM's warps of 76 VITON val
+    persons' own garments measure a median 1.03 (quartiles 0.99-1.15).
 
     Args:
         garment: (H, W) bool the warped garment; labels: (H, W) LIP labels; keypoints: (18, 3) COCO-18, same pixels.
     Returns:
-        (ratio, middle column), (nan, nan) where fewer than 3 rows have both.
+        the ratio; nan where fewer than 3 rows have both.
     """
     height, width = garment.shape
     body = body_model(keypoints, height, width)
     if body is None:
-        return float("nan"), float("nan")
+        return float("nan")
     shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
     armpits = armpit_row(keypoints, height)
     torso = (labels > 0) & ~np.isin(labels, ARM_LABELS + HEAD_LABELS) & ~(body[0] & ~body[1])
     middle = int(np.clip(np.rint(keypoints[1, 0] if keypoints[1, 2] > 0 else keypoints[[2, 5], 0].mean()),
                          0, width - 1))
-    ratios, middles = [], []
+    ratios = []
     for row in range(armpits, min(height, armpits + round(CHEST_ROWS * shoulder_width))):
         runs = [_run_at(mask[row], middle) for mask in (garment, torso)]
         if runs[0] is not None and runs[1] is not None:
             ratios.append((runs[0][1] - runs[0][0]) / (runs[1][1] - runs[1][0]))
-            middles.append((runs[0][0] + runs[0][1]) / 2)
-    if len(ratios) < 3:
-        return float("nan"), float("nan")
-    return float(np.median(ratios)), float(np.median(middles))
+    return float(np.median(ratios)) if len(ratios) >= 3 else float("nan")
 
 
 def _run_at(row: np.ndarray, column: int) -> tuple[int, int] | None:
@@ -114,36 +109,6 @@ def _run_at(row: np.ndarray, column: int) -> tuple[int, int] | None:
     breaks = np.flatnonzero(~row)
     left, right = breaks[breaks < column], breaks[breaks > column]
     return (int(left[-1]) + 1 if left.size else 0), (int(right[0]) if right.size else row.size)
-
-
-def widen_to_torso(grid: torch.Tensor, garment: np.ndarray, labels: np.ndarray, keypoints: np.ndarray
-                   ) -> tuple[torch.Tensor, float]:
-    """Widen the whole warped garment about its middle so that it is as wide as the torso at the chest.
-
-    The GMM learnt on VITON, where the worn garment is as wide as the torso at the chest: its warps of 76 val
-    persons' own garments measure a median 1.03 (quartiles 0.99-1.15); on photos unlike VITON it warps a garment
-    narrower (the 75 wild try-ons of ``benchmarks/tryon_sheets.py``: median 0.85, quartiles 0.78-0.99), although the
-    framing gives their shoulders the same width in the network's pixels (median 76.5 of 192 in both): a tee over
-    a slip dress looked like a child's, with the dress down both sides. Scaled as a whole (sleeves and shoulders move out with the body),
-    the garment keeps its shape and its print; by at most :data:`MAX_WIDEN`.
-
-    Args:
-        grid: (1, H, W, 2) the garment's sampling grid at the window's resolution; garment: (H, W) bool where it
-            is warped; labels, keypoints: as :func:`chest_ratio`.
-    Returns:
-        the grid (the same where nothing is widened), and the factor applied (1.0: none).
-    """
-    ratio, middle = chest_ratio(garment, labels, keypoints)
-    if not ratio < 1 / WIDEN_FROM:  # nan too
-        return grid, 1.0
-    factor = min(MAX_WIDEN, 1 / ratio)
-    width = grid.shape[2]
-    source = np.clip(middle + (np.arange(width, dtype=np.float32) - middle) / factor, 0, width - 1)
-    x0 = np.floor(source).astype(np.int64)
-    x1 = np.minimum(x0 + 1, width - 1)
-    frac = torch.from_numpy(source - x0).to(grid)[None, None, :, None]
-    x0, x1 = torch.from_numpy(x0).to(grid.device), torch.from_numpy(x1).to(grid.device)
-    return grid[:, :, x0] * (1 - frac) + grid[:, :, x1] * frac, factor
 
 
 def armpit_row(keypoints: np.ndarray, height: int) -> int:

@@ -19,7 +19,7 @@ from PIL import Image
 
 from .errors import InputError
 from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, close_sleeve_gaps, first_rows, length_ratio, lower_hem,
-                  raise_shoulders, shown_as_warped, widen_to_outline, widen_to_torso)
+                  raise_shoulders, shown_as_warped, widen_to_outline)
 from .garment import GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
@@ -269,10 +269,6 @@ class TryOnPipeline:
         # a half-transparent garment reads as a ghost; upsampled 4-5x, as a smeared edge
         comp_hi = ((up(comp, "bilinear") - 0.5) * COMP_CONTRAST + 0.5).clamp(0, 1)
         grid_hi = upsample_grid(self.gmm.gridGen(theta.float()), (work_h, work_w))
-        if analysis.parse is not None:  # as wide as the torso (the GMM warps narrow on photos unlike VITON's)
-            _, labels, keypoints = analysis.window(size)
-            warped_at = warp(mask_hi, grid_hi, "zeros")[0, 0].cpu().numpy() > 0.5
-            grid_hi, _ = widen_to_torso(grid_hi, warped_at, labels, keypoints)
         warped_mask_hi = outline(warp(mask_hi, grid_hi, "zeros"))
         first_row = analysis.armpit_row(size)
         if analysis.parse is not None:  # its shoulders, sleeves and torso as warped (vton.fit.shown_as_warped)
