@@ -92,6 +92,10 @@ def test_a_sleeved_garment_warped_too_low_is_raised_to_the_shoulders_but_not_at_
     assert beside.sum() > 1000 and (added & beside).sum() > 0.8 * beside.sum()  # the shoulders are covered
     assert not added[:, neckline].any()  # the neckline keeps its shape
     assert torch.equal(raised[0, :, neckline], grid[0, :, neckline])
+    far = np.zeros_like(old)  # 80 px (8% of the height) below the shoulders: an off-shoulder top, kept as it is
+    far[80:] = old[:-80]
+    far &= old
+    assert not raise_shoulders(grid, far, old, keypoints, first_rows(far, keypoints))[1].any()
 
 
 def identity_grid(height: int, width: int) -> torch.Tensor:

@@ -241,14 +241,16 @@ def close_sleeve_gaps(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, 
     return _stretch_rows(grid, body, old & ~garment, (allowed[0], allowed[1]), height)
 
 
-def raise_shoulders(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoints: np.ndarray,
+def raise_shoulders(grid: torch.Tensor, garment: np.ndarray, body: np.ndarray, keypoints: np.ndarray,
                     rows_from: tuple[int, int]) -> tuple[torch.Tensor, np.ndarray]:
-    """Stretch the top of a sleeved garment's shoulders up to the old garment's outline: beside the neckline
-    (farther than :data:`NECK_HALF_WIDTH` shoulder widths from the neck joint), on the sides with a sleeve
-    (``rows_from`` above the armpits, :func:`first_rows`). A tee warped lower than the shoulders left a flat
-    block of painted skin on them.
+    """Stretch the top of a sleeved garment's shoulders up to the body's outline: beside the neckline (farther
+    than :data:`NECK_HALF_WIDTH` shoulder widths from the neck joint), on the sides with a sleeve (``rows_from``
+    above the armpits, :func:`first_rows`), in the columns where the outline lies at most :data:`SIDE_REACH` above
+    the garment (an off-shoulder top, far below it, keeps its shape). A tee warped lower than the shoulders left a
+    flat block of painted skin on them, or, over a camisole, the bare tops of the shoulders and the straps.
 
-    Args, returns: as :func:`widen_to_outline` (the grid resampled along y).
+    Args, returns: as :func:`widen_to_outline` (the grid resampled along y), but ``body``: (H, W) bool the person
+    below the head (:func:`body_below_head`).
     """
     height, width = garment.shape
     armpits = armpit_row(keypoints, height)
@@ -258,10 +260,17 @@ def raise_shoulders(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, ke
         half = NECK_HALF_WIDTH * float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
         xs = np.arange(width)
         columns = ((xs < neck - half) & (rows_from[0] < armpits)) | ((xs > neck + half) & (rows_from[1] < armpits))
+        reach = max(1, round(SIDE_REACH * height))
+        columns &= _side_gaps(garment.T, body.T, reach + 1)["left"][1] <= reach  # "left" of the transposed: up
     if not columns.any():
         return grid, np.zeros_like(garment)
-    out, added = _stretch_rows(grid.transpose(1, 2), garment.T, old.T, (columns, np.zeros_like(columns)), height)
+    out, added = _stretch_rows(grid.transpose(1, 2), garment.T, body.T, (columns, np.zeros_like(columns)), height)
     return out.transpose(1, 2).contiguous(), added.T
+
+
+def body_below_head(labels: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the person's upper garment, arms and bare neck and torso (the outline a top may reach)."""
+    return np.isin(labels, GARMENT_LABELS + ARM_LABELS + (NECK_LABEL,))
 
 
 def length_ratio(mask: np.ndarray) -> float:

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .errors import InputError
-from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, close_sleeve_gaps, first_rows, length_ratio, lower_hem,
-                  raise_shoulders, shown_as_warped, widen_to_outline)
+from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, body_below_head, close_sleeve_gaps, first_rows,
+                  length_ratio, lower_hem, raise_shoulders, shown_as_warped, widen_to_outline)
 from .garment import GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
@@ -289,7 +289,8 @@ class TryOnPipeline:
         fit_mask, fit_comp = warped_mask_hi, comp_hi
         if analysis.parse is not None:  # the garment fitted to the body (see vton.fit)
             shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5
-            keypoints, old = analysis.window(size)[2], upper[0, 0].cpu().numpy() > 0.5
+            _, labels, keypoints = analysis.window(size)
+            old, body = upper[0, 0].cpu().numpy() > 0.5, body_below_head(labels)
             long = length_ratio(garment.mask) >= LONG_GARMENT
             # its hem lowered to the old garment's (the GMM warps a tee shorter than it is)
             grid_hi, lowered = lower_hem(grid_hi, shown, old, keypoints, HEM_REACH_LONG if long else HEM_REACH)
@@ -302,14 +303,16 @@ class TryOnPipeline:
                 grid_fit, added = widen_to_outline(grid_hi, shown, old, rows_from, keypoints)
                 grid_fit, closed = close_sleeve_gaps(grid_fit, shown | added, old, keypoints)
                 added |= lowered | closed
-                grid_fit, raised = raise_shoulders(grid_fit, shown | added, old, keypoints, rows_from)
+                grid_fit, raised = raise_shoulders(grid_fit, shown | added, body, keypoints, rows_from)
                 fit_mask, fit_comp = fitted(grid_fit, added | raised)
                 if over_clothes is None:
                     over_clothes = drawn_share(old, (fit_comp * fit_mask)[0, 0].cpu().numpy() > 0.5) > DRAWN_SHARE_MAX
                 if not over_clothes:
                     grid_hi = grid_fit
             if over_clothes:
-                fit_mask, fit_comp = fitted(grid_hi, lowered)
+                grid_hi, raised = raise_shoulders(grid_hi, shown | lowered, body, keypoints,
+                                                  first_rows(shown | lowered, keypoints))
+                fit_mask, fit_comp = fitted(grid_hi, lowered | raised)
         elif over_clothes is None:
             over_clothes = drawn_share(upper[0, 0].cpu().numpy() > 0.5,
                                        (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5) > DRAWN_SHARE_MAX
