@@ -202,18 +202,19 @@ def widen_to_outline(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, r
     return _stretch_rows(grid, shown, old, (rows >= rows_from[0], rows >= rows_from[1]), height)
 
 
-def close_sleeve_gaps(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoints: np.ndarray
+def close_sleeve_gaps(grid: torch.Tensor, garment: np.ndarray, body: np.ndarray, keypoints: np.ndarray
                       ) -> tuple[torch.Tensor, np.ndarray]:
-    """Stretch the body of the garment sideways to its sleeves, below the armpits, where the old garment fills
-    the gap between them. Long sleeves hanging beside the torso are often warped a little apart from the body;
-    the gap (old garment, under neither) was painted as a strip of skin or haze along each side.
+    """Stretch the body of the garment sideways to its sleeves, below the armpits, where the person fills the gap
+    between them. Long sleeves hanging beside the torso are often warped a little apart from the body; the gap
+    (the old garment, or the arm under the new sleeve) was painted as a strip of skin or haze along each side.
 
-    Only the body (each row's run of the garment through the torso's middle) moves, through old-garment pixels
+    Only the body (each row's run of the garment through the torso's middle) moves, through the person's pixels
     that the garment does not cover, at most :data:`SIDE_REACH` of the height, and only where the sleeve lies at
-    the gap's end: a break in the old garment (an arm held away from the body, the background seen between) or an
-    old sleeve without a new one beyond it (the arm) leaves the row as it is.
+    the gap's end: a break in the person (an arm held away from the body, the background seen between) or an arm
+    without a new sleeve beyond it leaves the row as it is.
 
-    Args, returns: as :func:`widen_to_outline`; keypoints: (18, 3) COCO-18 in the same pixels.
+    Args, returns: as :func:`widen_to_outline`, but ``body``: (H, W) bool the person below the head
+    (:func:`body_below_head`); keypoints: (18, 3) COCO-18 in the same pixels.
     """
     height, width = garment.shape
     armpits = armpit_row(keypoints, height)
@@ -226,19 +227,19 @@ def close_sleeve_gaps(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, 
     rows = np.arange(height)
     t = np.clip((rows - top[1]) / max(1.0, bottom[1] - top[1]), 0, 1)
     middle = np.clip(np.rint(top[0] + t * (bottom[0] - top[0])), 0, width - 1).astype(np.int64)
-    body = _run_through(garment, middle)
-    body[:armpits] = False
-    if not body.any():
+    middle_run = _run_through(garment, middle)
+    middle_run[:armpits] = False
+    if not middle_run.any():
         return grid, none
-    # a row's side moves only where its gap ends at the sleeve: an old sleeve over an arm that touches the body
-    # (a short new sleeve, or none) is the arm, not a gap
-    gaps = _side_gaps(body, old & ~garment, max(1, round(SIDE_REACH * height)))
+    # a row's side moves only where its gap ends at the sleeve: an arm that touches the body with a short new
+    # sleeve, or none, is the arm, not a gap
+    gaps = _side_gaps(middle_run, body & ~garment, max(1, round(SIDE_REACH * height)))
     allowed = []
     for side, step in (("left", -1), ("right", 1)):
         edge, gap = gaps[side]
         beyond = np.clip(edge + step * (gap + 1), 0, width - 1)
         allowed.append((gap > 0) & garment[rows, beyond])
-    return _stretch_rows(grid, body, old & ~garment, (allowed[0], allowed[1]), height)
+    return _stretch_rows(grid, middle_run, body & ~garment, (allowed[0], allowed[1]), height)
 
 
 def raise_shoulders(grid: torch.Tensor, garment: np.ndarray, body: np.ndarray, keypoints: np.ndarray,

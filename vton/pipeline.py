@@ -301,7 +301,7 @@ class TryOnPipeline:
                 shown |= lowered
                 rows_from = first_rows(shown, keypoints)
                 grid_fit, added = widen_to_outline(grid_hi, shown, old, rows_from, keypoints)
-                grid_fit, closed = close_sleeve_gaps(grid_fit, shown | added, old, keypoints)
+                grid_fit, closed = close_sleeve_gaps(grid_fit, shown | added, body, keypoints)
                 added |= lowered | closed
                 grid_fit, raised = raise_shoulders(grid_fit, shown | added, body, keypoints, rows_from)
                 fit_mask, fit_comp = fitted(grid_fit, added | raised)
@@ -310,9 +310,10 @@ class TryOnPipeline:
                 if not over_clothes:
                     grid_hi = grid_fit
             if over_clothes:
-                grid_hi, raised = raise_shoulders(grid_hi, shown | lowered, body, keypoints,
+                grid_hi, closed = close_sleeve_gaps(grid_hi, shown | lowered, body, keypoints)
+                grid_hi, raised = raise_shoulders(grid_hi, shown | lowered | closed, body, keypoints,
                                                   first_rows(shown | lowered, keypoints))
-                fit_mask, fit_comp = fitted(grid_hi, lowered | raised)
+                fit_mask, fit_comp = fitted(grid_hi, lowered | closed | raised)
         elif over_clothes is None:
             over_clothes = drawn_share(upper[0, 0].cpu().numpy() > 0.5,
                                        (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5) > DRAWN_SHARE_MAX
