@@ -25,6 +25,7 @@ from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
+from .representation import NECK_LABEL
 from .person import PersonAnalysis, PersonAnalyzer
 from .skin import bare_torso, in_skin_tone
 from .tom import TOM, change_alpha, compose
@@ -329,6 +330,16 @@ class TryOnPipeline:
             front = warped_mask_hi if not inside.any() else outline(warp(
                 mask_hi * (1 - torch.from_numpy(inside).to(dev)[None, None]), grid_hi, "zeros"))
             head = (head - torch.from_numpy(neck).to(dev)[None, None] * front).clamp(0, 1)
+            if inside.any():
+                # below the neck the inside of the back (a grey lining, a label) is what the neckline shows of the
+                # garment on a hanger; worn, it shows what is behind it: the photo's own bare skin there, and worn
+                # over the clothes the old top (an undershirt's collar). Only over an old top being replaced does
+                # it stay (nothing better to show)
+                behind = labels == NECK_LABEL
+                if over_clothes:
+                    behind |= old
+                behind = torch.from_numpy(behind.astype(np.float32)).to(dev)[None, None]
+                head = torch.maximum(head, (warped_mask_hi - front).clamp(0, 1) * behind)
         alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
         rendered_hi = up(rendered, "bicubic").clamp(-1, 1)
         leftovers = analysis.leftovers_in_window(size)
