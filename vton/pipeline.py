@@ -332,14 +332,14 @@ class TryOnPipeline:
             head = (head - torch.from_numpy(neck).to(dev)[None, None] * front).clamp(0, 1)
             if inside.any():
                 # below the neck the inside of the back (a grey lining, a label) is what the neckline shows of the
-                # garment on a hanger; worn, it shows what is behind it: the photo's own bare skin there, and worn
-                # over the clothes the old top (an undershirt's collar). Only over an old top being replaced does
-                # it stay (nothing better to show)
-                behind = labels == NECK_LABEL
-                if over_clothes:
-                    behind |= old
-                behind = torch.from_numpy(behind.astype(np.float32)).to(dev)[None, None]
-                head = torch.maximum(head, (warped_mask_hi - front).clamp(0, 1) * behind)
+                # garment on a hanger; worn, the neckline shows what is behind it: the photo's own bare skin there,
+                # worn over the clothes the old top (an undershirt's collar), and over an old top being replaced the
+                # skin drawn as where the new garment uncovers it
+                inner = (warped_mask_hi - front).clamp(0, 1)
+                behind = (labels == NECK_LABEL) | (old if over_clothes else False)
+                head = torch.maximum(head, inner * torch.from_numpy(behind.astype(np.float32)).to(dev)[None, None])
+                if not over_clothes:
+                    comp_hi = comp_hi * (1 - inner)
         alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
         rendered_hi = up(rendered, "bicubic").clamp(-1, 1)
         leftovers = analysis.leftovers_in_window(size)
