@@ -32,6 +32,7 @@ HEM_STRIP = 1.5  # the garment's bottom strip stretched over the gap, in multipl
 HEM_BELOW_ARMPITS = 0.3  # a column's bottom is the hem (not a short sleeve's end) this far below the armpits,
 # in shoulder widths
 TORSO_LABELS = GARMENT_LABELS + (NECK_LABEL,)  # the torso below the armpits: the old top, bare torso skin
+TORSO_HOLE = 0.15  # background between the torso's labels above and below, this near (of the height), is torso
 CHEST_ROWS = 0.8  # the chest: from the armpits this far down, in shoulder widths
 
 
@@ -58,7 +59,8 @@ def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return out.astype(bool)
     armpits = armpit_row(keypoints, height)
     out[:armpits] = 1
-    out[armpits:] = np.isin(labels[armpits:], TORSO_LABELS)
+    holes = torso_holes(labels, keypoints)
+    out[armpits:] = (np.isin(labels, TORSO_LABELS) | holes)[armpits:]
     shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
     forearms = np.zeros_like(out)
     for shoulder, elbow, wrist in ((2, 3, 4), (5, 6, 7)):
@@ -69,7 +71,7 @@ def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
             hand = keypoints[wrist, :2] + 0.6 * (keypoints[wrist, :2] - keypoints[elbow, :2])
             cv2.line(forearms, pixel(keypoints[elbow]), pixel(hand), 1,
                      max(1, round(3 * FOREARM_RADIUS * shoulder_width)))
-    return (out > 0) & (labels > 0) & ~((forearms > 0) & np.isin(labels, ARM_LABELS))
+    return (out > 0) & ((labels > 0) | holes) & ~((forearms > 0) & np.isin(labels, ARM_LABELS))
 
 
 def chest_ratio(garment: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> float:
@@ -109,6 +111,28 @@ def _run_at(row: np.ndarray, column: int) -> tuple[int, int] | None:
     breaks = np.flatnonzero(~row)
     left, right = breaks[breaks < column], breaks[breaks > column]
     return (int(left[-1]) + 1 if left.size else 0), (int(right[0]) if right.size else row.size)
+
+
+def torso_holes(labels: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    """(H, W) bool: background the parse leaves across the torso (a dark studded belt, a black waistband): pixels
+    labelled background inside the quadrilateral of the shoulder and hip joints (the background seen between an
+    arm and the waist lies outside it), with the torso's labels above and below them in their column, each at most
+    :data:`TORSO_HOLE` of the height away. Empty without the four joints.
+
+    Args:
+        labels: (H, W) LIP labels; keypoints: (18, 3) COCO-18 in the same pixels.
+    """
+    height, width = labels.shape
+    if (keypoints[[2, 5, 8, 11], 2] <= 0).any():
+        return np.zeros((height, width), bool)
+    core = np.zeros((height, width), np.uint8)
+    cv2.fillConvexPoly(core, np.round(keypoints[[2, 5, 11, 8], :2]).astype(np.int32), 1)
+    torso = np.isin(labels, TORSO_LABELS)
+    rows = np.arange(height)[:, None]
+    above = np.maximum.accumulate(np.where(torso, rows, -height), axis=0)  # the last torso row at or above
+    below = np.minimum.accumulate(np.where(torso, rows, 2 * height)[::-1], axis=0)[::-1]  # the next at or below
+    reach = TORSO_HOLE * height
+    return (labels == 0) & (core > 0) & (rows - above <= reach) & (below - rows <= reach)
 
 
 def armpit_row(keypoints: np.ndarray, height: int) -> int:
