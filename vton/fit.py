@@ -36,7 +36,7 @@ TORSO_HOLE = 0.15  # background between the torso's labels above and below, this
 CHEST_ROWS = 0.8  # the chest: from the armpits this far down, in shoulder widths
 
 
-def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray, holes: np.ndarray | None = None) -> np.ndarray:
     """Where the new garment shows as warped whatever the TOM's composition mask says: on the person above the
     armpits and over the upper arms (its shoulders, neckline and short sleeves), but for the photo's forearms and
     hands there; below the armpits, over the torso (the old top and bare torso skin, :data:`TORSO_LABELS`).
@@ -49,7 +49,8 @@ def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
     which keep their own labels in the parse. Off the person (a warp wider than the shoulders) the TOM's mask stays.
 
     Args:
-        keypoints: (18, 3) COCO-18 in the pixels of ``labels``; labels: (H, W) uint8 LIP labels.
+        keypoints: (18, 3) COCO-18 in the pixels of ``labels``; labels: (H, W) uint8 LIP labels; holes: their
+            :func:`torso_holes` where already computed.
     Returns:
         (H, W) bool; empty without both shoulders.
     """
@@ -59,7 +60,7 @@ def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return out.astype(bool)
     armpits = armpit_row(keypoints, height)
     out[:armpits] = 1
-    holes = torso_holes(labels, keypoints)
+    holes = torso_holes(labels, keypoints) if holes is None else holes
     out[armpits:] = (np.isin(labels, TORSO_LABELS) | holes)[armpits:]
     shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
     forearms = np.zeros_like(out)
@@ -123,16 +124,25 @@ def torso_holes(labels: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
         labels: (H, W) LIP labels; keypoints: (18, 3) COCO-18 in the same pixels.
     """
     height, width = labels.shape
+    out = np.zeros((height, width), bool)
     if (keypoints[[2, 5, 8, 11], 2] <= 0).any():
-        return np.zeros((height, width), bool)
-    core = np.zeros((height, width), np.uint8)
-    cv2.fillConvexPoly(core, np.round(keypoints[[2, 5, 11, 8], :2]).astype(np.int32), 1)
-    torso = np.isin(labels, TORSO_LABELS)
-    rows = np.arange(height)[:, None]
+        return out
+    corners = np.round(keypoints[[2, 5, 11, 8], :2]).astype(np.int32)
+    reach = int(TORSO_HOLE * height)
+    # within the quadrilateral's columns, and its rows widened by the reach (the rest cannot be such a hole)
+    x0, x1 = np.clip([corners[:, 0].min(), corners[:, 0].max() + 1], 0, width)
+    y0, y1 = np.clip([corners[:, 1].min() - reach, corners[:, 1].max() + reach + 1], 0, height)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    window = labels[y0:y1, x0:x1]
+    core = np.zeros(window.shape, np.uint8)
+    cv2.fillConvexPoly(core, corners - (x0, y0), 1)
+    torso = np.isin(window, TORSO_LABELS)
+    rows = np.arange(y1 - y0)[:, None]
     above = np.maximum.accumulate(np.where(torso, rows, -height), axis=0)  # the last torso row at or above
     below = np.minimum.accumulate(np.where(torso, rows, 2 * height)[::-1], axis=0)[::-1]  # the next at or below
-    reach = TORSO_HOLE * height
-    return (labels == 0) & (core > 0) & (rows - above <= reach) & (below - rows <= reach)
+    out[y0:y1, x0:x1] = (window == 0) & (core > 0) & (rows - above <= reach) & (below - rows <= reach)
+    return out
 
 
 def armpit_row(keypoints: np.ndarray, height: int) -> int:

@@ -274,8 +274,9 @@ class TryOnPipeline:
         first_row = analysis.armpit_row(size)
         if analysis.parse is not None:  # its shoulders, sleeves and torso as warped (vton.fit.shown_as_warped)
             _, labels, keypoints = analysis.window(size)
-            cover = cv2.GaussianBlur(shown_as_warped(keypoints, labels).astype(np.float32), (0, 0), 1.0)
-            cover *= (labels > 0) | torso_holes(labels, keypoints)  # softened inwards only: never past the person's outline
+            holes = torso_holes(labels, keypoints)  # background the parser leaves across the torso: torso
+            cover = cv2.GaussianBlur(shown_as_warped(keypoints, labels, holes).astype(np.float32), (0, 0), 1.0)
+            cover *= (labels > 0) | holes  # softened inwards only: never past the person's outline
             comp_hi = torch.maximum(comp_hi, torch.from_numpy(cover).to(dev)[None, None])
 
         def fitted(grid: torch.Tensor, added: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
