@@ -295,6 +295,7 @@ class TryOnPipeline:
             old, body = upper[0, 0].cpu().numpy() > 0.5, body_below_head(labels)
             long = length_ratio(garment.mask) >= LONG_GARMENT
             # its hem lowered to the old garment's (the GMM warps a tee shorter than it is)
+            unlowered = grid_hi
             grid_hi, lowered = lower_hem(grid_hi, shown, old, keypoints, HEM_REACH_LONG if long else HEM_REACH)
             if over_clothes is not True:
                 # replacing the old top, its sides and shoulders stretched to the old garment's outline; worn
@@ -312,6 +313,8 @@ class TryOnPipeline:
                 if not over_clothes:
                     grid_hi = grid_fit
             if over_clothes:
+                if not long:  # a cropped garment worn over the clothes keeps its length: the old top shows below
+                    grid_hi, lowered = unlowered, np.zeros_like(lowered)
                 grid_hi, closed = close_sleeve_gaps(grid_hi, shown | lowered, body, keypoints)
                 grid_hi, raised = raise_shoulders(grid_hi, shown | lowered | closed, body, keypoints,
                                                   first_rows(shown | lowered, keypoints))
