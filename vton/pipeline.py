@@ -25,8 +25,8 @@ from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
-from .representation import NECK_LABEL
 from .person import PersonAnalysis, PersonAnalyzer
+from .representation import NECK_LABEL
 from .skin import bare_torso, in_skin_tone
 from .tom import TOM, change_alpha, compose
 from .tps import upsample_grid
@@ -298,8 +298,8 @@ class TryOnPipeline:
             unlowered = grid_hi
             grid_hi, lowered = lower_hem(grid_hi, shown, old, keypoints, HEM_REACH_LONG if long else HEM_REACH)
             if over_clothes is not True:
-                # replacing the old top, its sides and shoulders stretched to the old garment's outline; worn
-                # over it, the garment keeps its own width and shoulders (stretched to an outline that stays
+                # replacing the old top, its sides stretched to the old garment's outline and its shoulders to
+                # the body's; worn over it, the garment keeps its own width (stretched to an outline that stays
                 # around it anyway, it drew white blocks over old sleeves)
                 shown |= lowered
                 rows_from = first_rows(shown, keypoints)

@@ -87,8 +87,9 @@ def warp_garment(gmm: GMM, representation: torch.Tensor, garment: torch.Tensor, 
     Returns:
         warped (B, 3, H, W) in [-1, 1], warped_mask (B, 1, H, W) in [0, 1], theta (B, 2 * grid^2).
     """
-    # the garment on white, as VITON photographs its garments: on a product photo's light grey background (243)
-    # the GMM warped it about a tenth narrower and shorter than the torso, VITON's own garments too
+    # the garment on white, as VITON photographs its garments: on a product photo's light grey background
+    # (243-246) the GMM warped it narrower and shorter than the torso (width at the chest 0.85 of the torso's against
+    # 1.01 on white, over the 75 wild try-ons), VITON's own garments too
     on_white = garment * garment_mask + (1 - garment_mask)
     garment_in = on_white if gmm.config.garment_channels == 3 else garment_mask * 2 - 1
     grid, theta = gmm.mirror_averaged(representation, garment_in) if mirror_average else gmm(representation, garment_in)
