@@ -39,7 +39,8 @@ CHEST_ROWS = 0.8  # the chest: from the armpits this far down, in shoulder width
 def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray, holes: np.ndarray | None = None) -> np.ndarray:
     """Where the new garment shows as warped whatever the TOM's composition mask says: on the person above the
     armpits and over the upper arms (its shoulders, neckline and short sleeves), but for the photo's forearms and
-    hands there; below the armpits, over the torso (the old top and bare torso skin, :data:`TORSO_LABELS`).
+    hands there; below the armpits, over the torso (the old top and bare torso skin, :data:`TORSO_LABELS`, and the
+    background the parser leaves across it, :func:`torso_holes`).
 
     Why: the TOM learnt on VITON pairs, where the garment to compose is the one photographed, and its composition
     mask follows the old garment's outline: a tee tried on a person in a camisole lost its sleeves and shoulders, a
