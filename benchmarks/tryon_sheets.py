@@ -10,8 +10,7 @@ the TOM's rendering | the warped garment, written as sheets of 6 rows (OUT/wild_
 number per row to grade by.
 
 Background figure, per try-on: the pixels that differ from the photo (any channel by more than 8 of 255) farther
-than 0.5% of the photo's height from the person (the parser's person mask at photo resolution, with the background
-it leaves across the torso, :func:`vton.fit.torso_holes`: a dark belt, a waistband), as a share of all
+than 0.5% of the photo's height from the person (the parser's person mask at photo resolution), as a share of all
 pixels that far from the person. Prints the median, the maximum and how many are within 0.2%; and the GMM's
 warped garment's width at the chest over the torso's (:func:`vton.fit.chest_ratio`; VITON's persons in their own
 garments: a median 1.03). Writes every number to OUT/results.json.
@@ -29,7 +28,7 @@ from PIL import Image, ImageDraw
 from vton import TryOnPipeline
 from vton.cli import _images
 from vton.errors import InputError
-from vton.fit import chest_ratio, torso_holes
+from vton.fit import chest_ratio
 
 TILE_HEIGHT = 300
 RESULT_HEIGHT = 600  # --results
@@ -137,9 +136,7 @@ def main() -> None:
                                 "error": str(err)})
                 rows[kind].append(refused_row(number, Image.open(person), str(err)))
                 continue
-            labels = analysis.labels_in_photo(max_side=1024)
-            keypoints = analysis.keypoints_in_photo() * np.array([labels.shape[0] / analysis.photo.height] * 2 + [1])
-            person_mask = (labels > 0) | torso_holes(labels, keypoints)
+            person_mask = analysis.labels_in_photo(max_side=1024) > 0
             figure = background_change(analysis.photo, result.image, person_mask)
             _, labels, keypoints = analysis.window(result.warped_mask.size)
             chest = chest_ratio(np.asarray(result.warped_mask) > 127, labels, keypoints)

@@ -32,15 +32,13 @@ HEM_STRIP = 1.5  # the garment's bottom strip stretched over the gap, in multipl
 HEM_BELOW_ARMPITS = 0.3  # a column's bottom is the hem (not a short sleeve's end) this far below the armpits,
 # in shoulder widths
 TORSO_LABELS = GARMENT_LABELS + (NECK_LABEL,)  # the torso below the armpits: the old top, bare torso skin
-TORSO_HOLE = 0.15  # background between the torso's labels above and below, this near (of the height), is torso
 CHEST_ROWS = 0.8  # the chest: from the armpits this far down, in shoulder widths
 
 
-def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray, holes: np.ndarray | None = None) -> np.ndarray:
+def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Where the new garment shows as warped whatever the TOM's composition mask says: on the person above the
     armpits and over the upper arms (its shoulders, neckline and short sleeves), but for the photo's forearms and
-    hands there; below the armpits, over the torso (the old top and bare torso skin, :data:`TORSO_LABELS`, and the
-    background the parser leaves across it, :func:`torso_holes`).
+    hands there; below the armpits, over the torso (the old top and bare torso skin, :data:`TORSO_LABELS`).
 
     Why: the TOM learnt on VITON pairs, where the garment to compose is the one photographed, and its composition
     mask follows the old garment's outline: a tee tried on a person in a camisole lost its sleeves and shoulders, a
@@ -50,8 +48,7 @@ def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray, holes: np.ndarray
     which keep their own labels in the parse. Off the person (a warp wider than the shoulders) the TOM's mask stays.
 
     Args:
-        keypoints: (18, 3) COCO-18 in the pixels of ``labels``; labels: (H, W) uint8 LIP labels; holes: their
-            :func:`torso_holes` where already computed.
+        keypoints: (18, 3) COCO-18 in the pixels of ``labels``; labels: (H, W) uint8 LIP labels.
     Returns:
         (H, W) bool; empty without both shoulders.
     """
@@ -61,8 +58,7 @@ def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray, holes: np.ndarray
         return out.astype(bool)
     armpits = armpit_row(keypoints, height)
     out[:armpits] = 1
-    holes = torso_holes(labels, keypoints) if holes is None else holes
-    out[armpits:] = (np.isin(labels, TORSO_LABELS) | holes)[armpits:]
+    out[armpits:] = np.isin(labels[armpits:], TORSO_LABELS)
     shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
     forearms = np.zeros_like(out)
     for shoulder, elbow, wrist in ((2, 3, 4), (5, 6, 7)):
@@ -73,7 +69,7 @@ def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray, holes: np.ndarray
             hand = keypoints[wrist, :2] + 0.6 * (keypoints[wrist, :2] - keypoints[elbow, :2])
             cv2.line(forearms, pixel(keypoints[elbow]), pixel(hand), 1,
                      max(1, round(3 * FOREARM_RADIUS * shoulder_width)))
-    return (out > 0) & ((labels > 0) | holes) & ~((forearms > 0) & np.isin(labels, ARM_LABELS))
+    return (out > 0) & (labels > 0) & ~((forearms > 0) & np.isin(labels, ARM_LABELS))
 
 
 def chest_ratio(garment: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> float:
@@ -113,37 +109,6 @@ def _run_at(row: np.ndarray, column: int) -> tuple[int, int] | None:
     breaks = np.flatnonzero(~row)
     left, right = breaks[breaks < column], breaks[breaks > column]
     return (int(left[-1]) + 1 if left.size else 0), (int(right[0]) if right.size else row.size)
-
-
-def torso_holes(labels: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
-    """(H, W) bool: background the parse leaves across the torso (a dark studded belt, a black waistband): pixels
-    labelled background inside the quadrilateral of the shoulder and hip joints (the background seen between an
-    arm and the waist lies outside it), with the torso's labels above and below them in their column, each at most
-    :data:`TORSO_HOLE` of the height away. Empty without the four joints.
-
-    Args:
-        labels: (H, W) LIP labels; keypoints: (18, 3) COCO-18 in the same pixels.
-    """
-    height, width = labels.shape
-    out = np.zeros((height, width), bool)
-    if (keypoints[[2, 5, 8, 11], 2] <= 0).any():
-        return out
-    corners = np.round(keypoints[[2, 5, 11, 8], :2]).astype(np.int32)
-    reach = int(TORSO_HOLE * height)
-    # within the quadrilateral's columns, and its rows widened by the reach (the rest cannot be such a hole)
-    x0, x1 = np.clip([corners[:, 0].min(), corners[:, 0].max() + 1], 0, width)
-    y0, y1 = np.clip([corners[:, 1].min() - reach, corners[:, 1].max() + reach + 1], 0, height)
-    if x1 <= x0 or y1 <= y0:
-        return out
-    window = labels[y0:y1, x0:x1]
-    core = np.zeros(window.shape, np.uint8)
-    cv2.fillConvexPoly(core, corners - (x0, y0), 1)
-    torso = np.isin(window, TORSO_LABELS)
-    rows = np.arange(y1 - y0)[:, None]
-    above = np.maximum.accumulate(np.where(torso, rows, -height), axis=0)  # the last torso row at or above
-    below = np.minimum.accumulate(np.where(torso, rows, 2 * height)[::-1], axis=0)[::-1]  # the next at or below
-    out[y0:y1, x0:x1] = (window == 0) & (core > 0) & (rows - above <= reach) & (below - rows <= reach)
-    return out
 
 
 def armpit_row(keypoints: np.ndarray, height: int) -> int:

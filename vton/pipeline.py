@@ -19,7 +19,7 @@ from PIL import Image
 
 from .errors import InputError
 from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, body_below_head, close_sleeve_gaps, first_rows,
-                  length_ratio, lower_hem, raise_shoulders, shown_as_warped, torso_holes, widen_to_outline)
+                  length_ratio, lower_hem, raise_shoulders, shown_as_warped, widen_to_outline)
 from .garment import GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
@@ -274,9 +274,8 @@ class TryOnPipeline:
         first_row = analysis.armpit_row(size)
         if analysis.parse is not None:  # its shoulders, sleeves and torso as warped (vton.fit.shown_as_warped)
             _, labels, keypoints = analysis.window(size)
-            holes = torso_holes(labels, keypoints)  # background the parser leaves across the torso: torso
-            cover = cv2.GaussianBlur(shown_as_warped(keypoints, labels, holes).astype(np.float32), (0, 0), 1.0)
-            cover *= (labels > 0) | holes  # softened inwards only: never past the person's outline
+            cover = cv2.GaussianBlur(shown_as_warped(keypoints, labels).astype(np.float32), (0, 0), 1.0)
+            cover *= labels > 0  # softened inwards only: never past the person's outline
             comp_hi = torch.maximum(comp_hi, torch.from_numpy(cover).to(dev)[None, None])
 
         def fitted(grid: torch.Tensor, added: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
