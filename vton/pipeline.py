@@ -26,7 +26,7 @@ from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
-from .representation import NECK_LABEL
+from .representation import NECK_LABEL, dress_below_waist_as_skirt
 from .skin import bare_torso, in_skin_tone
 from .tom import TOM, change_alpha, compose
 from .tps import upsample_grid
@@ -272,11 +272,19 @@ class TryOnPipeline:
         grid_hi = upsample_grid(self.gmm.gridGen(theta.float()), (work_h, work_w))
         warped_mask_hi = outline(warp(mask_hi, grid_hi, "zeros"))
         first_row = analysis.armpit_row(size)
+        comp_tom = comp_hi
         if analysis.parse is not None:  # its shoulders, sleeves and torso as warped (vton.fit.shown_as_warped)
             _, labels, keypoints = analysis.window(size)
-            cover = cv2.GaussianBlur(shown_as_warped(keypoints, labels).astype(np.float32), (0, 0), 1.0)
-            cover *= labels > 0  # softened inwards only: never past the person's outline
-            comp_hi = torch.maximum(comp_hi, torch.from_numpy(cover).to(dev)[None, None])
+
+            def shown_cover(torso_labels: np.ndarray) -> torch.Tensor:
+                cover = cv2.GaussianBlur(shown_as_warped(keypoints, torso_labels).astype(np.float32), (0, 0), 1.0)
+                cover *= labels > 0  # softened inwards only: never past the person's outline
+                return torch.maximum(comp_tom, torch.from_numpy(cover).to(dev)[None, None])
+
+            # replacing a top, a dress below the waist is a skirt that stays (the parser half-labels trousers or
+            # a skirt "dress", and the garment's hem was forced over them along that label, ragged); worn over a
+            # dress (below), the garment shows its whole length over it
+            comp_hi = shown_cover(dress_below_waist_as_skirt(labels, keypoints))
 
         def fitted(grid: torch.Tensor, added: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
             # the warped mask and composition mask of a fitted grid: the pixels it added are the garment's
@@ -312,6 +320,7 @@ class TryOnPipeline:
                 if not over_clothes:
                     grid_hi = grid_fit
             if over_clothes:
+                comp_hi = shown_cover(labels)
                 if not long:  # a cropped garment worn over the clothes keeps its length: the old top shows below
                     grid_hi, lowered = unlowered, np.zeros_like(lowered)
                 grid_hi, closed = close_sleeve_gaps(grid_hi, shown | lowered, body, keypoints)
