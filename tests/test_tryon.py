@@ -274,6 +274,17 @@ def test_a_crew_neck_covers_the_base_of_the_neck(default_pipeline):
     assert neck.sum() > 5000 and 0.03 < covered < 0.4
 
 
+def neckline_middle(analysis, size, half_width: float) -> np.ndarray:
+    """(H, W) bool over the window at ``size``: from the neck joint down to the armpits, ``half_width`` shoulder
+    widths either side of the neck."""
+    _, labels, keypoints = analysis.window(size)
+    shoulder_width = np.linalg.norm(keypoints[2, :2] - keypoints[5, :2])
+    middle = np.zeros(labels.shape, bool)
+    x0, x1 = (int(keypoints[1, 0] + k * half_width * shoulder_width) for k in (-1, 1))
+    middle[int(keypoints[1, 1]):armpit_row(keypoints, size[1]), x0:x1] = True
+    return middle
+
+
 @pytest.mark.parametrize("person, garment, before", [("model_6", "07382_00", 0.04), ("02849_00", "07764_00", 0.56)])
 def test_the_neckline_shows_what_is_behind_it_not_the_inside_of_the_back(default_pipeline, person, garment, before):
     """Wild photos: a man in a white tee, a sports top with a grey lining and a label inside its scoop back, worn
@@ -285,11 +296,7 @@ def test_the_neckline_shows_what_is_behind_it_not_the_inside_of_the_back(default
     analysis = default_pipeline.analyze_person(wild / "persons" / f"{person}.jpg")
     result = default_pipeline(analysis, wild / "garments" / f"{garment}.jpg")
     size = result.change_mask.size
-    _, labels, keypoints = analysis.window(size)
-    shoulder_width = np.linalg.norm(keypoints[2, :2] - keypoints[5, :2])
-    middle = np.zeros(labels.shape, bool)
-    x0, x1 = (int(keypoints[1, 0] + k * 0.2 * shoulder_width) for k in (-1, 1))
-    middle[int(keypoints[1, 1]):armpit_row(keypoints, size[1]), x0:x1] = True
+    middle = neckline_middle(analysis, size, 0.2)
     photo = np.asarray(analysis.framing.crop(analysis.photo, size)).astype(int)
     tried = np.asarray(analysis.framing.crop(result.image, size)).astype(int)
     kept = (np.abs(tried - photo).max(2) <= 12)[middle].mean()
@@ -305,11 +312,7 @@ def test_a_neckline_over_a_replaced_top_shows_skin_not_the_inside_of_the_back(de
     result = default_pipeline(analysis, wild / "garments" / "07382_00.jpg", over_clothes=False)
     _, image, tone = photo_skin(analysis)
     size = result.change_mask.size
-    _, labels, keypoints = analysis.window(size)
-    shoulder_width = np.linalg.norm(keypoints[2, :2] - keypoints[5, :2])
-    middle = np.zeros(labels.shape, bool)
-    x0, x1 = (int(keypoints[1, 0] + k * 0.15 * shoulder_width) for k in (-1, 1))
-    middle[int(keypoints[1, 1]):armpit_row(keypoints, size[1]), x0:x1] = True
+    middle = neckline_middle(analysis, size, 0.15)
     tried = np.asarray(analysis.framing.crop(result.image, size)).astype(np.float32)[middle]
     assert middle.sum() > 3000
     assert (np.linalg.norm(hue(tried) - hue(tone[None]), axis=1) < 0.08).mean() > 0.8

@@ -94,21 +94,11 @@ def chest_ratio(garment: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) 
     torso = (labels > 0) & ~np.isin(labels, ARM_LABELS + HEAD_LABELS) & ~(body[0] & ~body[1])
     middle = int(np.clip(np.rint(keypoints[1, 0] if keypoints[1, 2] > 0 else keypoints[[2, 5], 0].mean()),
                          0, width - 1))
-    ratios = []
-    for row in range(armpits, min(height, armpits + round(CHEST_ROWS * shoulder_width))):
-        runs = [_run_at(mask[row], middle) for mask in (garment, torso)]
-        if runs[0] is not None and runs[1] is not None:
-            ratios.append((runs[0][1] - runs[0][0]) / (runs[1][1] - runs[1][0]))
-    return float(np.median(ratios)) if len(ratios) >= 3 else float("nan")
-
-
-def _run_at(row: np.ndarray, column: int) -> tuple[int, int] | None:
-    """The run of True through ``column`` of a (W,) bool row, as [start, end), or None."""
-    if not row[column]:
-        return None
-    breaks = np.flatnonzero(~row)
-    left, right = breaks[breaks < column], breaks[breaks > column]
-    return (int(left[-1]) + 1 if left.size else 0), (int(right[0]) if right.size else row.size)
+    rows = slice(armpits, min(height, armpits + round(CHEST_ROWS * shoulder_width)))
+    columns = np.full(rows.stop - rows.start, middle) if rows.stop > rows.start else np.zeros(0, np.int64)
+    garment_widths, torso_widths = (_run_through(mask[rows], columns).sum(1) for mask in (garment, torso))
+    both = (garment_widths > 0) & (torso_widths > 0)
+    return float(np.median(garment_widths[both] / torso_widths[both])) if both.sum() >= 3 else float("nan")
 
 
 def armpit_row(keypoints: np.ndarray, height: int) -> int:

@@ -86,10 +86,7 @@ def _sleeve_gaps(mask: np.ndarray, candidate: np.ndarray) -> np.ndarray:
     Returns:
         (H, W) bool the gaps.
     """
-    height, width = mask.shape
-    flood = np.pad((~candidate).astype(np.uint8), 1, constant_values=1)
-    cv2.floodFill(flood, np.zeros((height + 4, width + 4), np.uint8), (0, 0), 2)
-    outside = flood[1:-1, 1:-1] == 2
+    outside = _reached_from_border(~candidate)
     count, parts, stats, centres = cv2.connectedComponentsWithStats((mask & ~candidate).astype(np.uint8),
                                                                     connectivity=4)
     xs = np.nonzero(mask.any(0))[0]
@@ -103,15 +100,20 @@ def _sleeve_gaps(mask: np.ndarray, candidate: np.ndarray) -> np.ndarray:
     return gaps
 
 
+def _reached_from_border(passable: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the pixels a flood from the whole image border reaches through ``passable`` ((H, W) bool)."""
+    height, width = passable.shape
+    flood = np.pad(passable.astype(np.uint8), 1, constant_values=1)
+    cv2.floodFill(flood, np.zeros((height + 4, width + 4), np.uint8), (0, 0), 2)
+    return flood[1:-1, 1:-1] == 2
+
+
 def _enclosed(candidate: np.ndarray) -> np.ndarray:
     """(H, W) bool candidates -> what the border cannot reach through non-candidates, large components only."""
     height, width = candidate.shape
     # seal faint outlines
     candidate = cv2.morphologyEx(candidate.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    # flood the background from the whole border through non-candidate pixels
-    flood = np.pad(1 - candidate, 1, constant_values=1)
-    cv2.floodFill(flood, np.zeros((height + 4, width + 4), np.uint8), (0, 0), 2)
-    garment = (flood[1:-1, 1:-1] != 2).astype(np.uint8)
+    garment = (~_reached_from_border(candidate == 0)).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(garment, connectivity=8)
     if count <= 1:
         return np.zeros((height, width), bool)
