@@ -48,13 +48,32 @@ def test_complete_parse_finds_the_neck():
         image = np.asarray(Image.open(person_path(name)).convert("RGB"))
         labels = parse_of(name)
         completed = complete_parse(image, labels)
-        assert np.array_equal(completed[labels > 0], labels[labels > 0])  # only background pixels change
+        kept = (labels > 0) & ~((labels == 6) & (completed == 12))  # background and dress under a top change
+        assert np.array_equal(completed[kept], labels[kept])
         neck = completed == NECK_LABEL
         if neck.sum() > 50:
             found += 1
             face_rows = np.nonzero((labels == 13).any(1))[0]
             assert face_rows.min() < np.median(np.nonzero(neck)[0])  # below the top of the face
     assert found >= 10
+
+
+def test_complete_parse_finds_skirts_the_dataset_parse_missed():
+    """Two held-out persons whose VITON parse misses the skirt: a yellow skirt left background, and a skirt worn under
+    a top labelled dress. The completed parse calls both the lower body and leaves the top alone."""
+    name = "003650_0.jpg"  # black mesh top over a yellow skirt; the parse has nothing below the top but an arm
+    image, labels = np.asarray(Image.open(person_path(name)).convert("RGB")), parse_of(name)
+    completed = complete_parse(image, labels)
+    lower = np.isin(completed, LABEL_GROUPS["lower"])
+    assert np.isin(labels, LABEL_GROUPS["lower"]).sum() < 500 and lower.sum() > 8000  # measured 8,740 new pixels
+    assert lower[-1, 70:130].mean() > 0.9  # across the bottom edge, where the skirt is
+    assert (completed[labels == 5] == 5).all()
+    name = "003823_0.jpg"  # a top over a skirt the parse calls dress
+    image, labels = np.asarray(Image.open(person_path(name)).convert("RGB")), parse_of(name)
+    completed = complete_parse(image, labels)
+    assert (labels == 6).sum() > 8000 and (completed == 6).sum() < 100  # measured: 8,204 of them become skirt
+    assert np.nonzero(completed == 12)[0].min() >= np.nonzero(labels == 5)[0].max() - 10  # below the top's hem
+    assert (completed[labels == 5] == 5).all()
 
 
 def test_shipped_parser_on_held_out_photos(parser):
@@ -67,9 +86,9 @@ def test_shipped_parser_on_held_out_photos(parser):
     for group, labels in LABEL_GROUPS.items():
         p, t = np.isin(pred, labels), np.isin(truth, labels)
         ious[group] = (p & t).sum() / (p | t).sum()
-    # measured on these 32: background 0.981, head 0.952, upper 0.944, arms 0.892, lower 0.904, neck 0.850
-    assert ious["background"] > 0.97 and ious["head"] > 0.93 and ious["upper"] > 0.92, ious
-    assert ious["arms"] > 0.87 and ious["lower"] > 0.88 and ious["neck"] > 0.8, ious
+    # measured on these 32: background 0.983, head 0.959, upper 0.959, arms 0.906, lower 0.938, neck 0.883
+    assert ious["background"] > 0.97 and ious["head"] > 0.94 and ious["upper"] > 0.94, ious
+    assert ious["arms"] > 0.88 and ious["lower"] > 0.91 and ious["neck"] > 0.85, ious
     # a mirrored photo gets the mirrored labels (left and right arm swapped), not the same ones flipped
     # (measured: 0.985 of all pixels, 0.963 of the arms' pixels)
     flipped = parser.predict(images[:, :, ::-1].copy()).argmax(1).numpy()
