@@ -9,6 +9,7 @@ from PIL import Image
 
 from .errors import InputError
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing, load_image
+from .sleeves import long_sleeves
 
 # Lab distance from the background colour above which a pixel is garment for the strict mask (right for coloured
 # garments: its outline is the garment's).
@@ -39,6 +40,7 @@ INNER_BACK_AREA = 0.12
 INNER_BACK_DEPTH = 0.45
 INNER_BACK_SIDES = 0.1
 INNER_BACK_HEIGHT = 512  # the framed garment's height at which it is found
+SLEEVES_SIZE = (round(INNER_BACK_HEIGHT * NET_WIDTH / NET_HEIGHT), INNER_BACK_HEIGHT)  # and its long sleeves
 
 
 def auto_garment_mask(rgb: np.ndarray) -> np.ndarray:
@@ -170,6 +172,13 @@ class GarmentInput:
             inside = inner_back(np.asarray(image), np.asarray(mask) >= 128).astype(np.float32)
             self._crops[key] = cv2.resize(inside, size, interpolation=cv2.INTER_LINEAR)
         return self._crops[key]
+
+    def long_sleeves(self) -> dict:
+        """The framed garment's long sleeves (:func:`vton.sleeves.long_sleeves`), found at INNER_BACK_HEIGHT, in
+        the pixels of that size (:data:`SLEEVES_SIZE`)."""
+        if "long_sleeves" not in self._crops:
+            self._crops["long_sleeves"] = long_sleeves(np.asarray(self.crop(SLEEVES_SIZE)[1]) >= 128)
+        return self._crops["long_sleeves"]
 
     def crop(self, size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
         """The framed garment and its mask at ``size`` (W, H), e.g. for warping at a photo's full resolution

@@ -20,7 +20,8 @@ from PIL import Image
 from .errors import InputError
 from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, body_below_head, close_sleeve_gaps, first_rows,
                   length_ratio, lower_hem, raise_shoulders, shown_as_warped, widen_to_outline)
-from .garment import GarmentInput, prepare_garment, shows_a_person
+from .garment import SLEEVES_SIZE, GarmentInput, prepare_garment, shows_a_person
+from .sleeves import lay_sleeves
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
@@ -352,6 +353,11 @@ class TryOnPipeline:
                 head = torch.maximum(head, inner * torch.from_numpy(behind.astype(np.float32)).to(dev)[None, None])
                 if not over_clothes:
                     comp_hi = comp_hi * (1 - inner)
+        if analysis.parse is not None and garment.long_sleeves():  # laid along the arms (see vton.sleeves)
+            _, labels, keypoints = analysis.window(size)
+            warped_hi, warped_mask_hi, comp_hi = lay_sleeves(garment.long_sleeves(), keypoints, labels, grid_hi,
+                                                             cloth_hi, mask_hi, SLEEVES_SIZE, warped_hi,
+                                                             warped_mask_hi, comp_hi)
         alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
         rendered_hi = up(rendered, "bicubic").clamp(-1, 1)
         leftovers = analysis.leftovers_in_window(size)
