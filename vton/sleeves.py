@@ -30,7 +30,6 @@ LONG_SLEEVE_ELONGATION = 3.0  # and at least this many times as long as wide (lo
 # the wild and VITON garments looked at; a cropped tee's short sleeves and a bandeau's ruffles: 1.4-1.9)
 SLEEVE_MIN_AREA = 0.01  # of the garment's area
 SHOULDER_BAND = 0.12  # the shoulder corner: the outermost garment pixel in this top share of its length
-ACROSS = 0.25  # a wrist nearer the body's middle than this (in shoulder widths), or past it, is across the body
 TPS_SLEEVE_FROM = 0.35  # the TPS warp's sleeve below this share of its axis is taken out off the person
 TPS_SHOULDER = 0.25  # of the arm's length from the shoulder: where the TPS warp shows the garment, it stays
 ARM_BINS = 20  # the arm's width is measured per this share of its length
@@ -201,9 +200,9 @@ def lay_sleeves(sleeves: dict[str, Sleeve], keypoints: np.ndarray, labels: np.nd
 
     The sleeve in the image's left goes on the person's right arm (COCO-18 joints 2, 3, 4, LIP label 15: a person
     facing the camera), the other on the left (5, 6, 7, label 14). An arm without all three joints keeps the TPS
-    warp, and so does an arm held across the body. On the arm's pixels the laid sleeve replaces the TPS warp's
-    garment (the seam is the arm's outline: where it meets the garment's body, or the old sleeve's hem) and shows
-    whatever the TOM's composition mask says (as :func:`vton.fit.shown_as_warped`); the TPS warp's own sleeve below
+    warp. On the arm's pixels (of an arm held across the body too: its own, not the belly behind it) the laid sleeve
+    replaces the TPS warp's garment (the seam is the arm's outline: where it meets the garment's body, or the old
+    sleeve's hem) and shows whatever the TOM's composition mask says (as :func:`vton.fit.shown_as_warped`); the TPS warp's own sleeve below
     the shoulders is taken out off the person (it hangs beside the arm, in the air).
 
     Args:
@@ -218,8 +217,8 @@ def lay_sleeves(sleeves: dict[str, Sleeve], keypoints: np.ndarray, labels: np.nd
     on_person = torch.from_numpy((labels > 0).astype(np.float32)).to(comp)[None, None]
     for side, sleeve in sleeves.items():
         joints, label = ([2, 3, 4], 15) if side == "left" else ([5, 6, 7], 14)
-        if (keypoints[joints, 2] <= 0).any() or across_the_body(keypoints, joints):
-            continue  # laid along a forearm in front of the body, the sleeve read as a band across the belly
+        if (keypoints[joints, 2] <= 0).any():
+            continue
         on_arm = labels == label
         if not on_arm.any():
             continue
@@ -249,11 +248,3 @@ def lay_sleeves(sleeves: dict[str, Sleeve], keypoints: np.ndarray, labels: np.nd
         comp[(..., *box)] = torch.maximum(comp[(..., *box)], soft)
     return warped, warped_mask, comp
 
-
-def across_the_body(keypoints: np.ndarray, joints: list[int]) -> bool:
-    """Whether the arm of ``joints`` (shoulder, elbow, wrist in COCO-18 ``keypoints``) holds its wrist in front of
-    the body: nearer the middle between the shoulders than :data:`ACROSS` shoulder widths, or past it."""
-    middle = keypoints[[2, 5], 0].mean()
-    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
-    side = np.sign(keypoints[joints[0], 0] - middle)
-    return bool(side * (keypoints[joints[2], 0] - middle) < ACROSS * shoulder_width)
