@@ -5,6 +5,7 @@ import pytest
 
 from conftest import SHARED, require_shared
 from vton.parsing import LABEL_GROUPS
+from vton.skin import body_model
 from vton.sleeves import arm_coordinates
 
 
@@ -51,3 +52,20 @@ def test_a_long_sleeve_covers_a_bare_forearm_but_not_the_hand(default_pipeline):
     assert hands.sum() > 3000 and alpha[hands].max() < 0.05  # measured: 4,738 pixels, alpha 0
     photo, shown = (np.asarray(analysis.framing.crop(im, size), np.float32) for im in (analysis.photo, result.image))
     assert np.abs(photo - shown)[hands].max() <= 2  # the photo's own pixels
+
+
+def test_a_long_sleeve_worn_over_old_long_sleeves_covers_them(default_pipeline):
+    """A wild photo of a woman in a red long-sleeved crop top, the floral long-sleeved blouse (worn over it by
+    default): the blouse's sleeves cover the red sleeves below the elbows (the old garment within the arms' bands,
+    off the torso). Before, the blouse was a floral vest over red sleeves: change alpha there 0.20, now 0.95."""
+    wild = require_shared(SHARED / "data" / "wild")
+    analysis = default_pipeline.analyze_person(wild / "persons" / "01861_00.jpg")
+    result = default_pipeline(analysis, wild / "garments" / "00470_00.jpg")
+    assert result.over_clothes
+    size = result.change_mask.size
+    _, labels, keypoints = analysis.window(size)
+    arms, torso = body_model(keypoints, size[1], size[0])
+    below_elbows = np.arange(size[1])[:, None] > keypoints[[3, 6], 1].min()
+    old_sleeves = (labels == 5) & arms & ~torso & below_elbows
+    assert old_sleeves.sum() > 10_000  # 25,203
+    assert (np.asarray(result.change_mask, np.float32)[old_sleeves] / 255).mean() > 0.85

@@ -3,7 +3,7 @@
 A long sleeve hangs beside the body in an in-shop photo; the TPS moves it with the garment's body, so it lands
 beside a bent or held-out arm, or half on the torso beside a hanging one, and the try-on (which shows the garment on
 the person, and on the forearms only where the TOM's mask says) dropped it: a long-sleeved blouse became a vest.
-Here each long sleeve of the flat garment is found (:func:`long_sleeves`) and laid on its arm's pixels in the parse
+Here each long sleeve of the flat garment is found (:func:`long_sleeves`) and laid on its arm's pixels in the parse (bare, or in an old sleeve)
 (:func:`sleeve_on_arm`): the sleeve's axis, from the garment's shoulder corner to the middle of its cuff, maps onto
 the arm's bones, shoulder -> elbow -> wrist, by arc length, and the arm's width onto the sleeve's, so the sleeve
 bends at the elbow, covers the arm from edge to edge and ends at the wrist (a 3/4 sleeve earlier, by its length).
@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from .gmm import warp
-from .representation import ARM_LABELS
-from .skin import pixel
+from .representation import GARMENT_LABELS
+from .skin import body_model
 
 SLEEVE_MARGIN = 0.02  # a sleeve lies this far (of the garment's width) outside the body's columns at the hem
 SLEEVE_TOP = 0.15  # and below this share of the garment's length (above it, the shoulders)
@@ -200,7 +200,8 @@ def lay_sleeves(sleeves: dict[str, Sleeve], keypoints: np.ndarray, labels: np.nd
 
     The sleeve in the image's left goes on the person's right arm (COCO-18 joints 2, 3, 4, LIP label 15: a person
     facing the camera), the other on the left (5, 6, 7, label 14). An arm without all three joints keeps the TPS
-    warp. On the arm's pixels (of an arm held across the body too: its own, not the belly behind it) the laid sleeve
+    warp. On the arm's pixels (of an arm held across the body too: its own, not the belly behind it; and the old
+    garment's within the arm's band of :func:`vton.skin.body_model`, off the torso: an old sleeve) the laid sleeve
     replaces the TPS warp's garment (the seam is the arm's outline: where it meets the garment's body, or the old
     sleeve's hem) and shows whatever the TOM's composition mask says (as :func:`vton.fit.shown_as_warped`); the TPS warp's own sleeve below
     the shoulders is taken out off the person (it hangs beside the arm, in the air).
@@ -215,11 +216,20 @@ def lay_sleeves(sleeves: dict[str, Sleeve], keypoints: np.ndarray, labels: np.nd
         warped, warped_mask and comp with the sleeves laid.
     """
     on_person = torch.from_numpy((labels > 0).astype(np.float32)).to(comp)[None, None]
+    height, width = labels.shape
+    bands = body_model(keypoints, height, width)
+    middle = keypoints[[2, 5], 0].mean()
     for side, sleeve in sleeves.items():
         joints, label = ([2, 3, 4], 15) if side == "left" else ([5, 6, 7], 14)
         if (keypoints[joints, 2] <= 0).any():
             continue
+        # the arm's pixels: bare, or in an old sleeve (the old garment within the arm's band, off the torso), which a
+        # long sleeve covers too, worn over the clothes or not (a floral blouse over a red long-sleeved top kept
+        # the red sleeves)
         on_arm = labels == label
+        if bands is not None:
+            on_side = np.arange(width)[None, :] < middle if side == "left" else np.arange(width)[None, :] >= middle
+            on_arm |= np.isin(labels, GARMENT_LABELS) & bands[0] & ~bands[1] & on_side
         if not on_arm.any():
             continue
         # worked out in the arm's box (a tenth of a full-length photo's pixels, and as much of the time)
