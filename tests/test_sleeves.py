@@ -2,8 +2,8 @@
 hands."""
 import numpy as np
 import pytest
-
 from conftest import SHARED, require_shared
+
 from vton.parsing import LABEL_GROUPS
 from vton.skin import body_model
 from vton.sleeves import arm_coordinates

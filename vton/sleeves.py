@@ -3,12 +3,12 @@
 A long sleeve hangs beside the body in an in-shop photo; the TPS moves it with the garment's body, so it lands
 beside a bent or held-out arm, or half on the torso beside a hanging one, and the try-on (which shows the garment on
 the person, and on the forearms only where the TOM's mask says) dropped it: a long-sleeved blouse became a vest.
-Here each long sleeve of the flat garment is found (:func:`long_sleeves`) and laid on its arm's pixels in the parse (bare, or in an old sleeve)
-(:func:`sleeve_on_arm`): the sleeve's axis, from the garment's shoulder corner to the middle of its cuff, maps onto
-the arm's bones, shoulder -> elbow -> wrist, by arc length, and the arm's width onto the sleeve's, so the sleeve
-bends at the elbow, covers the arm from edge to edge and ends at the wrist (a 3/4 sleeve earlier, by its length).
-The seam with the TPS warp is the arm's outline, and near the shoulder the TPS warp stays where it shows the
-garment (it fits the shoulder seam).
+Here each long sleeve of the flat garment is found (:func:`long_sleeves`) and laid on its arm's pixels in the parse,
+bare or in an old sleeve (:func:`sleeve_on_arm`): the sleeve's axis, from the garment's shoulder corner to the middle
+of its cuff, maps onto the arm's bones, shoulder -> elbow -> wrist, by arc length, and the arm's width onto the
+sleeve's, so the sleeve bends at the elbow, covers the arm from edge to edge and ends at the wrist (a 3/4 sleeve
+earlier, by its length). The seam with the TPS warp is the arm's outline, and near the shoulder the TPS warp stays
+where it shows the garment (it fits the shoulder seam).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ SLEEVE_MIN_AREA = 0.01  # of the garment's area
 SHOULDER_BAND = 0.12  # the shoulder corner: the outermost garment pixel in this top share of its length
 TPS_SLEEVE_FROM = 0.35  # the TPS warp's sleeve below this share of its axis is taken out off the person
 TPS_SHOULDER = 0.25  # of the arm's length from the shoulder: where the TPS warp shows the garment, it stays
-ARM_BINS = 20  # the arm's width is measured per this share of its length
+ARM_BINS = 20  # the arm's width is measured in this many equal parts of its length
 SPREAD_FALLBACKS = (0.6, 0.3, 0.0)  # where the arm's edge samples off the sleeve: nearer its axis
 SLEEVE_MASK_INSIDE = 0.95  # a sample is on the sleeve where its mask is this high: not its pale fringe
 SLEEVE_INSIDE = 0.85  # the arm's edges sample the sleeve this far out from its axis (of its half-width): inside it
@@ -189,8 +189,8 @@ def sleeve_on_arm(sleeve: Sleeve, arm: np.ndarray, on_arm: np.ndarray, shown: np
     spread = np.clip(across / np.maximum(half_here, 1.0), -1, 1) * SLEEVE_INSIDE * sleeve.half_width
     centre = sleeve.shoulder[None, None] + (along / reach)[..., None] * axis[None, None]
     scale = 2 / (np.array(garment_size, np.float64) - 1)  # garment pixels -> grid_sample's [-1, 1]
-    return ((centre * scale - 1).astype(np.float32), (spread[..., None] * normal[None, None] * scale).astype(np.float32),
-            laid)
+    offset = spread[..., None] * normal[None, None] * scale
+    return (centre * scale - 1).astype(np.float32), offset.astype(np.float32), laid
 
 
 def lay_sleeves(sleeves: dict[str, Sleeve], keypoints: np.ndarray, labels: np.ndarray, grid: torch.Tensor,
@@ -203,8 +203,8 @@ def lay_sleeves(sleeves: dict[str, Sleeve], keypoints: np.ndarray, labels: np.nd
     warp. On the arm's pixels (of an arm held across the body too: its own, not the belly behind it; and the old
     garment's within the arm's band of :func:`vton.skin.body_model`, off the torso: an old sleeve) the laid sleeve
     replaces the TPS warp's garment (the seam is the arm's outline: where it meets the garment's body, or the old
-    sleeve's hem) and shows whatever the TOM's composition mask says (as :func:`vton.fit.shown_as_warped`); the TPS warp's own sleeve below
-    the shoulders is taken out off the person (it hangs beside the arm, in the air).
+    sleeve's hem) and shows whatever the TOM's composition mask says (as :func:`vton.fit.shown_as_warped`); the TPS
+    warp's own sleeve below the shoulders is taken out off the person (it hangs beside the arm, in the air).
 
     Args:
         sleeves: :func:`long_sleeves` of the garment's mask at ``sleeves_size`` (W, H).
