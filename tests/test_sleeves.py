@@ -69,3 +69,22 @@ def test_a_long_sleeve_worn_over_old_long_sleeves_covers_them(default_pipeline):
     old_sleeves = (labels == 5) & arms & ~torso & below_elbows
     assert old_sleeves.sum() > 10_000  # 25,203
     assert (np.asarray(result.change_mask, np.float32)[old_sleeves] / 255).mean() > 0.85
+
+
+def test_long_sleeves_of_drawn_garments():
+    """A drawn tee with long sleeves hanging beside its body has two, found from the shoulder corner to the cuff;
+    the same body with short sleeves has none."""
+    from vton.sleeves import long_sleeves
+
+    body = np.zeros((400, 300), bool)
+    body[40:380, 90:210] = True  # the garment's body
+    shoulders = body.copy()
+    shoulders[40:90, 40:260] = True  # the shoulders' span, as wide as the sleeves
+    sleeved = shoulders.copy()
+    sleeved[40:330, 40:80] = sleeved[40:330, 220:260] = True  # two sleeves, 40 px wide, to 72% of the length
+    found = long_sleeves(sleeved)
+    assert sorted(found) == ["left", "right"]
+    assert found["left"].cuff[1] > 300 and 15 < found["left"].half_width < 25
+    short = shoulders.copy()
+    short[40:130, 40:80] = short[40:130, 220:260] = True
+    assert long_sleeves(short) == {}

@@ -105,6 +105,8 @@ def long_sleeves(mask: np.ndarray) -> dict[str, Sleeve]:
         half_width = float(np.percentile(np.abs(across - np.median(across)), 95))
         if np.linalg.norm(cuff - shoulder) < LONG_SLEEVE_ELONGATION * 2 * half_width:
             continue  # a short sleeve or a ruffle on a cropped garment (it too ends low on a short garment)
+        if half_width < 1:
+            continue  # a line along the axis, not a sleeve (and no width to lay it by)
         along = ((np.stack([xs_all, ys_all], -1) - shoulder) @ (cuff - shoulder)) / float(
             (cuff - shoulder) @ (cuff - shoulder))
         out[side] = Sleeve(shoulder, cuff, half_width, part & (along >= TPS_SLEEVE_FROM))
