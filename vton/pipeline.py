@@ -21,7 +21,6 @@ from .errors import InputError
 from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, body_below_head, close_sleeve_gaps, first_rows,
                   length_ratio, lower_hem, raise_shoulders, shown_as_warped, widen_to_outline)
 from .garment import SLEEVES_SIZE, GarmentInput, prepare_garment, shows_a_person
-from .sleeves import lay_sleeves
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
@@ -29,6 +28,7 @@ from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
 from .representation import NECK_LABEL, dress_below_waist_as_skirt
 from .skin import bare_torso, in_skin_tone
+from .sleeves import lay_sleeves
 from .tom import TOM, change_alpha, compose
 from .tps import upsample_grid
 from .tryon import PersonTensors, render, warp_garment

@@ -155,14 +155,14 @@ def sleeve_on_arm(sleeve: Sleeve, arm: np.ndarray, on_arm: np.ndarray, shown: np
 
     The sleeve's axis (shoulder corner to cuff) maps onto the arm's bones by arc length: a sleeve as long as
     :data:`FULL_SLEEVE` times its width reaches the wrist, a shorter one (3/4) as far down the arm as its length says.
-    Across, the arm's own width at each point (the 95th percentile of its pixels' distance from the bones, per
-    twentieth of its length) maps to the sleeve's: the sleeve covers the arm from edge to edge, as a worn sleeve
+    Across, the arm's own width at each point (the 95th percentile of its pixels' distance from the bones, in each
+    of :data:`ARM_BINS` parts of its length) maps to the sleeve's: the sleeve covers the arm from edge to edge, as a worn sleeve
     does, and never samples the background beside the flat sleeve.
 
     Args:
         sleeve: from :func:`long_sleeves`, in the pixels of a mask of ``garment_size`` (W, H).
         arm: (3, 2) shoulder, elbow and wrist (x, y) in the window's pixels.
-        on_arm: (H, W) bool the arm's pixels (the parse's label for it); shown: (H, W) bool where the TPS warp's
+        on_arm: (H, W) bool the arm's pixels (bare or in an old sleeve); shown: (H, W) bool where the TPS warp's
             garment shows: down to :data:`TPS_SHOULDER` of the arm it stays there (it fits the shoulder; the flat
             sleeve's slanted top, laid there, sampled its pale outline).
     Returns:
