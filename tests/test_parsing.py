@@ -76,6 +76,24 @@ def test_complete_parse_finds_skirts_the_dataset_parse_missed():
     assert (completed[labels == 5] == 5).all()
 
 
+def test_complete_parse_finds_white_trousers_with_the_person_mask():
+    """White trousers on VITON's near-white wall are the wall's colour, and the dataset's parse leaves them background;
+    with MediaPipe's person segmentation the completed parse labels them trousers, and the wall stays background."""
+    from vton.pose import PersonDetector
+
+    name = "007197_0.jpg"  # held out: a red top over white striped trousers
+    image, labels = np.asarray(Image.open(person_path(name)).convert("RGB")), parse_of(name)
+    with PersonDetector() as detector:
+        mask = detector.detect(image, face=False).mask
+    without, completed = complete_parse(image, labels), complete_parse(image, labels, mask)
+    changed = without != completed
+    assert (without[-1] == 0).mean() > 0.95  # the bottom edge: all wall without the mask
+    assert changed.sum() > 2000  # measured 2,510 pixels
+    assert (without[changed] == 0).all() and (completed[changed] == 9).all()  # background -> trousers
+    assert np.nonzero(changed)[0].min() > 150  # below the top (the image is 256 high)
+    assert (completed[:, :3] == 0).all() and (completed[:3] == 0).all()  # the wall at the sides and top stays
+
+
 def test_shipped_parser_on_held_out_photos(parser):
     """Dataset-level IoU per group on 32 held-out persons, against the completed parse (one network pass each)."""
     names = val_persons(32)

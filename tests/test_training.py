@@ -135,9 +135,10 @@ def test_parser_train_resume_evaluate_export(pairs_file, tmp_path, tiny_model_di
         return train.parse_args(["parser", "--dataroot", str(VITON), "--split", "train", "--pairs", str(pairs_file),
                                  "--out", str(out), "--parser-width", "4", "--batch-size", "2", "--workers", "0",
                                  "--log-every", "1", "--sample-every", "2", "--save-every", "2", "--lr", "1e-3",
-                                 "--steps", "4", *extra])
+                                 "--steps", "4", "--cache-dir", str(tmp_path / "cache"), *extra])
 
     whole = train.main(args(tmp_path / "parser"))
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 6  # MediaPipe's person masks complete the parse
     train.main(args(tmp_path / "parser2", "--stop-at", "2"))
     with (tmp_path / "parser2" / "log.csv").open() as f:  # a row logged after the last checkpoint, then a crash
         last = f.read().strip().splitlines()[-1]
@@ -156,7 +157,7 @@ def test_parser_train_resume_evaluate_export(pairs_file, tmp_path, tiny_model_di
 
     result = evaluate.main(evaluate.parse_args([
         "--parser", str(whole), "--dataroot", str(VITON), "--split", "train", "--pairs", str(pairs_file),
-        "--workers", "0", "--json", str(tmp_path / "parser.json")]))
+        "--workers", "0", "--json", str(tmp_path / "parser.json"), "--cache-dir", str(tmp_path / "cache")]))
     assert result["persons"] == 6
     for setting in ("plain", "background", "plain_dataset_parse"):
         assert set(result[setting]) == {"background", "head", "upper", "arms", "lower", "neck", "mean"}

@@ -232,17 +232,19 @@ class VitonDataset(Dataset):
             if image.size != (NET_WIDTH, NET_HEIGHT):
                 raise ValueError(f"{name} {image.size} is not {NET_WIDTH}x{NET_HEIGHT}: frame it first")
         image = np.asarray(photo)
+        detection = None
+        if self.representation == "photo":
+            detection = load_detection(cache_path(Path(self.cache_dir), self.split, person_name))
         if self.backgrounds and parse is not None:
             from .parsing_data import complete_parse, random_background, replace_background
 
             rng = np.random.default_rng([self.seed, position])
             if rng.random() < self.backgrounds:
-                person = complete_parse(image, parse) > 0
+                person = complete_parse(image, parse, detection.mask if detection is not None else None) > 0
                 image = replace_background(image, person, random_background(rng, self.textures))
                 image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
                 photo = Image.fromarray(image)
         if self.representation == "photo":
-            detection = load_detection(cache_path(Path(self.cache_dir), self.split, person_name))
             labels = None
             if self.parse_dir is not None:
                 labels = np.array(Image.open(self.parse_dir / f"{stem(person_name)}.png"))

@@ -7,7 +7,8 @@ unions over all images, at 256x192, in two settings:
                 patterns, garment-photo crops) and zoomed out to 50-75% (towards full-body framing); the same
                 backgrounds every run (seeded)
 The ground truth is the dataset's parse completed with the neck and bare torso skin
-(:func:`training.parsing_data.complete_parse`), which the dataset leaves as background; ``mean`` is over the five
+(:func:`training.parsing_data.complete_parse`, with MediaPipe's person segmentation from ``--cache-dir``), which the
+dataset leaves as background; ``mean`` is over the five
 groups background, head, upper, arms, lower (the neck is reported on its own). ``plain_dataset_parse`` scores the
 same predictions against the dataset's parse as it is (our neck label counted as background there).
 """
@@ -48,13 +49,14 @@ def accumulate(pred: torch.Tensor, target: torch.Tensor, intersections: dict, un
 
 def evaluate_parser(parser: HumanParser, dataroot, split: str, pairs, limit: int | None = None,
                     batch_size: int = 16, workers: int = 1, examples: str | Path | None = None,
-                    mirror_average: bool = False) -> dict:
+                    mirror_average: bool = False, cache_dir: str | Path | None = None) -> dict:
     """Per-group IoUs of ``parser`` on the persons of ``pairs``: {"plain": {...}, "background": {...},
-    "plain_dataset_parse": {...}, "persons": N}. ``mirror_average``: as :meth:`HumanParser.predict`."""
+    "plain_dataset_parse": {...}, "persons": N}. ``mirror_average``: as :meth:`HumanParser.predict`;
+    ``cache_dir``: MediaPipe detections, whose person segmentation completes the ground truth (as in training)."""
     device = next(parser.parameters()).device
     results, sheet = {}, []
     for setting, augment in (("plain", None), ("background", EVAL_BACKGROUND)):
-        dataset = ParsingDataset(dataroot, split, pairs, settings=augment, seed=12345)
+        dataset = ParsingDataset(dataroot, split, pairs, settings=augment, seed=12345, cache_dir=cache_dir)
         if limit:
             dataset.items = dataset.items[:limit]
         inter, union, raw_inter, raw_union = {}, {}, {}, {}
@@ -103,11 +105,12 @@ def main(args) -> dict:
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     results = evaluate_parser(parser, args.dataroot, args.split, args.pairs, args.limit, args.batch_size,
-                              args.workers, out.with_suffix(".png"), args.parser_mirror_average)
+                              args.workers, out.with_suffix(".png"), args.parser_mirror_average, args.cache_dir)
     results.update({"dataroot": str(args.dataroot), "split": args.split, "pairs_file": str(args.pairs),
                     "parser": str(source), "mirror_average": args.parser_mirror_average,
                     "settings": "256x192, dataset-level IoU per group; ground truth: the "
-                    "parse completed with the neck (training.parsing_data.complete_parse)"})
+                    "parse completed with the neck and, with MediaPipe's person segmentation, pale trousers and "
+                    "skirts (training.parsing_data.complete_parse)"})
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(format_ious(results))
     print(f"{results['persons']} persons -> {out}")

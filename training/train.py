@@ -276,7 +276,7 @@ def main(args: argparse.Namespace) -> Path:
     # 1. data: rank 0 builds the detection cache first, the others then read it
     def make_dataset():
         if args.stage == "parser":
-            return ParsingDataset(args.dataroot, args.split, args.pairs, seed=args.seed)
+            return ParsingDataset(args.dataroot, args.split, args.pairs, seed=args.seed, cache_dir=args.cache_dir)
         human_parser = load_trained(args.parse_with, "parser") if args.parse_with else None
         return VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
                             garment_masks=args.garment_masks, with_lower_body=args.stage == "tom", parser=human_parser,
