@@ -136,9 +136,8 @@ def complete_parse(image: np.ndarray, labels: np.ndarray, person_mask: np.ndarra
 
 def _lower_body_inside(labels: np.ndarray, person_mask: np.ndarray) -> None:
     """complete_parse's step 5, in place."""
-    margin = 2 * PERSON_MASK_MARGIN + 1
-    inside = cv2.erode((person_mask > 0.5).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin,
-                                                                                                         margin)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * PERSON_MASK_MARGIN + 1,) * 2)
+    inside = cv2.erode((person_mask > 0.5).astype(np.uint8), disc)
     lower = np.isin(labels, LABEL_GROUPS["lower"])
     count, components = cv2.connectedComponents(((labels == 0) & (inside > 0)).astype(np.uint8), connectivity=8)
     for c in range(1, count):
