@@ -90,8 +90,13 @@ def test_a_sleeved_garment_warped_too_low_is_raised_to_the_shoulders_but_not_at_
     gap = old & ~low
     beside = gap & ~neckline[None, :] & (np.arange(1024) < keypoints[[2, 5], 1].max())[:, None]
     assert beside.sum() > 1000 and (added & beside).sum() > 0.8 * beside.sum()  # the shoulders are covered
-    assert not added[:, neckline].any()  # the neckline keeps its shape
-    assert torch.equal(raised[0, :, neckline], grid[0, :, neckline])
+    # the neckline keeps its shape; beside it the raised shoulder comes down to it 1 px per column, not in a step
+    middle = abs(columns - keypoints[1, 0]) < 0.3 * shoulder_width - 20  # 16 px lifted: at most 17 columns in
+    assert not added[:, middle].any() and torch.equal(raised[0, :, middle], grid[0, :, middle])
+    top = np.where(low.any(0), low.argmax(0), 0)
+    lift = top - np.where((low | added).any(0), (low | added).argmax(0), 0)
+    near = abs(columns - keypoints[1, 0]) < 0.3 * shoulder_width + 20
+    assert lift[~middle & near].max() >= 12 and np.abs(np.diff(lift[near])).max() <= 2
     far = np.zeros_like(old)  # 80 px (8% of the height) below the shoulders: an off-shoulder top, kept as it is
     far[80:] = old[:-80]
     far &= old

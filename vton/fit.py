@@ -25,6 +25,9 @@ SIDE_STRIP = 0.03  # the width of the garment's outer strip that is stretched ov
 ARMPIT_BELOW_SHOULDERS = 0.35  # the armpits lie this far below the shoulder joints, in shoulder widths
 SLEEVE_PAST_SHOULDER = 0.1  # a garment reaching this far past a shoulder joint (in shoulder widths) has a sleeve
 NECK_HALF_WIDTH = 0.3  # the neckline's columns, either side of the neck joint, in shoulder widths (not raised)
+# Beside those columns the raised shoulder comes down to the garment's own edge by this many pixels per column (a
+# 45-degree slope) instead of in one step: the step showed as a notch beside the neck.
+SHOULDER_TAPER = 1.0
 HEM_REACH = 0.08  # the farthest the hem is lowered, fraction of the window's height; farther: a cropped garment
 HEM_REACH_LONG = 0.15  # the same for a garment whose in-shop photo shows it long (LONG_GARMENT)
 LONG_GARMENT = 1.75  # in-shop length over the width of its body (below the sleeves): a tee ~1.8-2.3, a crop top <1.7
@@ -255,7 +258,8 @@ def raise_shoulders(grid: torch.Tensor, garment: np.ndarray, body: np.ndarray, k
         columns &= _side_gaps(garment.T, body.T, reach + 1)["left"][1] <= reach  # "left" of the transposed: up
     if not columns.any():
         return grid, np.zeros_like(garment)
-    out, added = _stretch_rows(grid.transpose(1, 2), garment.T, body.T, (columns, np.zeros_like(columns)), height)
+    out, added = _stretch_rows(grid.transpose(1, 2), garment.T, body.T, (columns, np.zeros_like(columns)), height,
+                               taper=SHOULDER_TAPER)
     return out.transpose(1, 2).contiguous(), added.T
 
 
@@ -323,14 +327,25 @@ def lower_hem(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, keypoint
 
 
 def _stretch_rows(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, allowed: tuple[np.ndarray, np.ndarray],
-                  height: int, reach: float = SIDE_REACH, strip: float = SIDE_STRIP) -> tuple[torch.Tensor, np.ndarray]:
+                  height: int, reach: float = SIDE_REACH, strip: float = SIDE_STRIP,
+                  taper: float = 0.0) -> tuple[torch.Tensor, np.ndarray]:
     """The stretch of :func:`widen_to_outline` along the rows of ``garment`` ((R, C) bool), on the left and the
-    right side of the rows ``allowed`` ((R,) bool each); ``reach`` and ``strip`` are fractions of ``height``."""
+    right side of the rows ``allowed`` ((R,) bool each); ``reach`` and ``strip`` are fractions of ``height``.
+    ``taper`` > 0: rows beside the allowed ones move too, ``taper`` px less per row away from them (no step where
+    the allowed rows end)."""
     rows_count, width = garment.shape
     reach, strip = max(1, round(reach * height)), max(2, round(strip * height))
     gaps = _side_gaps(garment, old, reach)
     for (_, gap), ok in zip(gaps.values(), allowed):
+        measured = gap.copy()
         gap[~ok] = 0
+        if taper > 0 and ok.any() and not ok.all():
+            ramp = gap.astype(np.float32)
+            for order in (slice(None), slice(None, None, -1)):  # forward then backward: max(gap - taper * distance)
+                r = ramp[order]
+                for i in range(1, len(r)):
+                    r[i] = max(r[i], r[i - 1] - taper)
+            gap[~ok] = np.minimum(measured, np.floor(ramp)).astype(gap.dtype)[~ok]
     rows = np.nonzero((gaps["left"][1] > 0) | (gaps["right"][1] > 0))[0]
     added = np.zeros((rows_count, width), bool)
     if rows.size == 0:
