@@ -31,6 +31,9 @@ MIN_SKIN_PIXELS = 40
 # the share of the TOM's own L*, a*, b* variation kept, and its limits
 SHADING_KEPT = (np.array([0.4, 0.3, 0.3], np.float32), np.array([12.0, 5.0, 5.0], np.float32))
 INPAINT_SCALE = 4  # the background is inpainted at 1/4 of the resolution (it is smooth; Telea's cost grows with area)
+# a strip of the old garment at most this wide (fraction of the height) between the new garment and the background
+# is background, not bare skin: the new garment's shoulder is the body's, a few pixels inside the old one's outline
+SLIVER_WIDTH = 0.012
 
 
 def body_model(keypoints: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -200,6 +203,38 @@ def bare_torso(torso: np.ndarray, upper: np.ndarray, shown: np.ndarray, first_ro
     weight = cv2.GaussianBlur(torso.astype(np.float32), (0, 0), 2.0) * upper * (1 - shown) * ~sides
     # a little soft where the rule changes from row to row; softer, the TOM's pale haze shows at the edges
     return cv2.GaussianBlur(weight, (0, 0), 2.0)
+
+
+def slivers(bare: np.ndarray, shown: np.ndarray, background: np.ndarray, width: float) -> np.ndarray:
+    """(H, W) bool: the bare skin of :func:`bare_torso` that lies in a strip at most ``width`` px wide between the
+    new garment and the background. Where the new garment's shoulder line is a few pixels inside the old one's
+    (the old outline soft from the guided filter, a shoulder seam a little lower), that strip was drawn as skin: a
+    pink halo along the shoulders. A bare shoulder beside a strap is wider and stays skin.
+
+    Args:
+        bare: (H, W) float32 in [0, 1] (:func:`bare_torso`); shown: (H, W) float32 in [0, 1] the new garment;
+        background: (H, W) bool the photo's background, clear of the old garment's soft edge.
+    """
+    region = bare > 1e-3
+    if not region.any() or not background.any():
+        return np.zeros_like(region)
+    to_shown = cv2.distanceTransform((shown <= 0.5).astype(np.uint8), cv2.DIST_L2, 5)
+    to_background = cv2.distanceTransform((~background).astype(np.uint8), cv2.DIST_L2, 5)
+    return region & (to_shown + to_background <= width)
+
+
+def nearest_background(image: np.ndarray, background: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """``image`` ((H, W, 3)) with each pixel of ``region`` ((H, W) bool) the colour of the nearest pixel of
+    ``background`` ((H, W) bool, with some pixel in it): across a strip a few pixels wide the wall goes on."""
+    if not region.any():
+        return image
+    _, nearest = cv2.distanceTransformWithLabels((~background).astype(np.uint8), cv2.DIST_L2, 5,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    sources = np.argwhere(background)  # label k is the k-th background pixel in raster order
+    rows, cols = sources[nearest[region] - 1].T
+    out = image.copy()
+    out[region] = image[rows, cols]
+    return out
 
 
 def in_skin_tone(rendered: np.ndarray, weight: np.ndarray, colour: np.ndarray) -> np.ndarray:
