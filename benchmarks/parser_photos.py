@@ -4,8 +4,8 @@
 
 For every photo: the photo | its labels at the photo's resolution (guided filter) overlaid | the labels alone, in
 a sheet of rows. Prints the median milliseconds per photo of the parser network (256x192, mirror-averaged as in the
-pipeline) and of the refinement at the photo's resolution (what ``vton parse`` adds; the try-on uses the 256x192
-labels).
+pipeline; at several scales with --scales 1 0.875 1.125) and of the refinement at the photo's resolution (what
+``vton parse`` adds; the try-on uses the 256x192 labels).
 """
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def main() -> None:
     p.add_argument("--out", required=True, help="contact sheet (jpg/png)")
     p.add_argument("--model", help="pipeline folder with parser/ (default: the shipped weights)")
     p.add_argument("--columns", type=int, default=4, help="photos per row")
+    p.add_argument("--scales", type=float, nargs="+", default=[1.0],
+                   help="the network's scales (HumanParser.probabilities; the pipeline parses at 1 alone)")
     args = p.parse_args()
     parser = load_parser(args.model, "cpu")
     palette = np.asarray(PALETTE, np.uint8)
@@ -38,7 +40,7 @@ def main() -> None:
         for path in _images(args.photos):
             analysis = analyzer.analyze(path, require_head=False)
             start = time.perf_counter()
-            parser.predict(analysis.image, mirror_average=True)  # as the pipeline does
+            parser.predict(analysis.image, mirror_average=True, scales=tuple(args.scales))  # the pipeline: 1
             network_ms.append(1000 * (time.perf_counter() - start))
             start = time.perf_counter()
             labels = analysis.labels_in_photo()

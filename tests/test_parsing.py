@@ -115,6 +115,28 @@ def test_shipped_parser_on_held_out_photos(parser):
     assert (mirror_labels(flipped)[arms] == pred[arms]).mean() > 0.93
 
 
+def test_parsing_at_three_scales_is_a_distribution_and_better(parser):
+    """HumanParser.probabilities averaged over the photo at 1, 0.875 and 1.125 of its size (mirror-averaged each):
+    still a distribution per pixel, and on 32 held-out persons better in every group than one scale (measured:
+    mean of the five groups 0.9538 -> 0.9551, arms 0.9118 -> 0.9148)."""
+    names = val_persons(32)
+    images = np.stack([np.asarray(Image.open(person_path(n)).convert("RGB")) for n in names])
+    truth = np.stack([complete_parse(i, parse_of(n)) for i, n in zip(images, names)])
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
+    ious = {}
+    with torch.inference_mode():
+        for scales in ((1.0,), (1.0, 0.875, 1.125)):
+            probs = parser.probabilities(x, True, scales)
+            assert probs.shape == (32, 20, 256, 192) and torch.allclose(probs.sum(1), torch.ones(1), atol=1e-4)
+            pred = probs.argmax(1).numpy()
+            ious[scales] = {group: (np.isin(pred, labels) & np.isin(truth, labels)).sum()
+                            / (np.isin(pred, labels) | np.isin(truth, labels)).sum()
+                            for group, labels in LABEL_GROUPS.items() if group != "neck"}
+    one, three = ious[(1.0,)], ious[(1.0, 0.875, 1.125)]
+    assert all(three[g] >= one[g] for g in one), (one, three)
+    assert np.mean(list(three.values())) > np.mean(list(one.values())) + 0.0008, (one, three)
+
+
 def test_labels_at_photo_resolution(parser):
     """A VITON photo enlarged 4x into a wider canvas: labels at the canvas's own size, that agree with the
     enlarged completed parse, and whose edges lie on the photo's edges more than plain upsampling's do."""

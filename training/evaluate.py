@@ -64,6 +64,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--images", help="folder for try-on images of the pairs")
     p.add_argument("--parser-mirror-average", action="store_true",
                    help="with --parser: average each photo's labels with its mirror's (as HumanParser.predict can)")
+    p.add_argument("--parser-scales", type=float, nargs="+", default=[1.0],
+                   help="with --parser: average the labels of the photos resized by these factors (e.g. 1 0.875 "
+                        "1.125; HumanParser.probabilities)")
     p.add_argument("--use-parser", action=argparse.BooleanOptionalAction, default=True,
                    help="photo representation: masks from the --model folder's human parser when it has one, as the "
                         "pipeline (--no-use-parser: MediaPipe and the heuristics)")

@@ -49,9 +49,10 @@ def accumulate(pred: torch.Tensor, target: torch.Tensor, intersections: dict, un
 
 def evaluate_parser(parser: HumanParser, dataroot, split: str, pairs, limit: int | None = None,
                     batch_size: int = 16, workers: int = 1, examples: str | Path | None = None,
-                    mirror_average: bool = False, cache_dir: str | Path | None = None) -> dict:
+                    mirror_average: bool = False, cache_dir: str | Path | None = None,
+                    scales: tuple[float, ...] = (1.0,)) -> dict:
     """Per-group IoUs of ``parser`` on the persons of ``pairs``: {"plain": {...}, "background": {...},
-    "plain_dataset_parse": {...}, "persons": N}. ``mirror_average``: as :meth:`HumanParser.predict`;
+    "plain_dataset_parse": {...}, "persons": N}. ``mirror_average``, ``scales``: as :meth:`HumanParser.probabilities`;
     ``cache_dir``: MediaPipe detections, whose person segmentation completes the ground truth (as in training)."""
     device = next(parser.parameters()).device
     results, sheet = {}, []
@@ -64,7 +65,7 @@ def evaluate_parser(parser: HumanParser, dataroot, split: str, pairs, limit: int
         with torch.inference_mode():
             for batch in tqdm(loader, desc=f"parser ({setting})"):
                 images = batch["image"].to(device)
-                pred = parser.probabilities(images, mirror_average).argmax(1)
+                pred = parser.probabilities(images, mirror_average, scales).argmax(1)
                 target = batch["labels"].to(device)
                 accumulate(pred, target, inter, union)
                 if setting == "plain":
@@ -105,9 +106,11 @@ def main(args) -> dict:
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     results = evaluate_parser(parser, args.dataroot, args.split, args.pairs, args.limit, args.batch_size,
-                              args.workers, out.with_suffix(".png"), args.parser_mirror_average, args.cache_dir)
+                              args.workers, out.with_suffix(".png"), args.parser_mirror_average, args.cache_dir,
+                              tuple(args.parser_scales))
     results.update({"dataroot": str(args.dataroot), "split": args.split, "pairs_file": str(args.pairs),
                     "parser": str(source), "mirror_average": args.parser_mirror_average,
+                    "scales": list(args.parser_scales),
                     "settings": "256x192, dataset-level IoU per group; ground truth: the "
                     "parse completed with the neck and, with MediaPipe's person segmentation, pale trousers and "
                     "skirts (training.parsing_data.complete_parse)"})
