@@ -520,3 +520,23 @@ def test_no_skin_halo_along_the_shoulders_of_a_garment_a_little_narrower_than_th
     skin = np.linalg.norm(hue(result[ring]) - hue(tone[None]), axis=1) < 0.04
     wall = np.linalg.norm(hue(result[ring]) - 1 / 3, axis=1) < 0.02
     assert skin.sum() < 40 and wall.mean() > 0.85  # 2 and 0.95; as skin, 404 and 0.52
+
+
+def test_the_skin_a_lower_neckline_bares_continues_the_neck_above_it(default_pipeline):
+    """The same woman in a white V-necked top, a tee with a lower round neck: the chest it bares is drawn in the
+    colour of the real skin near it (vton.skin.skin_nearby: the neck's, mostly), not one median colour of all the
+    skin the photo shows (arms included), which met the neck at a visible seam."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "02849_00.jpg")
+    tee = require_shared(SHARED / "data" / "wild" / "garments" / "07764_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    labels, image, tone = photo_skin(analysis)
+    result = np.asarray(default_pipeline(analysis, tee).image).astype(np.float32)
+
+    changed = (np.abs(result - image).max(-1) > 12) & np.isin(labels, LABEL_GROUPS["upper"])
+    drawn = np.zeros_like(changed)
+    drawn[changed] = np.linalg.norm(hue(result[changed]) - hue(tone[None]), axis=1) < 0.05
+    assert drawn.sum() > 3000  # 5,660
+    neck = cv2.erode((labels == 10).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    near = neck & (cv2.dilate(drawn.astype(np.uint8), np.ones((81, 81), np.uint8)) > 0)  # within 40 px
+    step = np.linalg.norm(np.median(result[drawn], 0) - np.median(image[near], 0))
+    assert step < 15  # 11.1; in the median colour of all the skin (unshaded), 20.4

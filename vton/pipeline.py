@@ -27,7 +27,8 @@ from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
 from .representation import NECK_LABEL, dress_below_waist_as_skirt
-from .skin import SLIVER_WIDTH, bare_torso, in_skin_tone, nearest_background, slivers
+from .skin import (SLIVER_WIDTH, bare_torso, in_skin_tone, nearest_background, skin_nearby, slivers,
+                   torso_shading)
 from .sleeves import lay_sleeves
 from .tom import TOM, change_alpha, compose
 from .tps import upsample_grid
@@ -370,13 +371,16 @@ class TryOnPipeline:
             old = upper[0, 0].cpu().numpy()
             weight = bare_torso(torso, old, shown, first_row)
             # a thin strip between the new garment and the background is the wall, not skin (a halo)
-            window, labels, _ = analysis.window(size)
+            window, labels, keypoints = analysis.window(size)
             background = (labels == 0) & (old < 0.05)
             sliver = slivers(weight, shown, background, SLIVER_WIDTH * work_h)
             weight = weight * ~sliver
+            colour = skin_nearby(window, labels, old > 0.5, weight > 1e-3, colour)
+            colour = colour * torso_shading(torso & (labels > 0), keypoints)[..., None]
             toned = in_skin_tone(((rendered_hi[0].permute(1, 2, 0).cpu().numpy() + 1) / 2), weight, colour)
             if sliver.any():
-                toned[sliver] = nearest_background(window.astype(np.float32) / 255, background, sliver)[sliver]
+                toned[sliver] = nearest_background(window.astype(np.float32) / 255, background, sliver,
+                                                   SLIVER_WIDTH * work_h)[sliver]
             rendered_hi = torch.from_numpy(toned * 2 - 1).permute(2, 0, 1)[None].to(dev)
         under = analysis.under_garment(size)
         if under is not None:  # the person's skin and the background where the old garment was, drawn sharp

@@ -22,6 +22,9 @@ TORSO_WIDEN = (0.10, 0.30)  # the torso's outline beyond the shoulder / hip join
 TORSO_ABOVE_SHOULDERS = 0.6  # and above the shoulder joints (the shoulders' tops and the neck), of their width
 TORSO_BELOW_HIPS = 0.4  # and below the hip joints, of the shoulders' width
 SHADE_DEPTH = 0.22  # a limb's edge is this much darker than its middle
+TORSO_RADIUS = 0.35  # the torso darkens towards its sides over this much of the shoulder width
+SKIN_NEARBY = 0.25  # bare skin drawn continues the photo's skin within this (of the height); farther, the median
+SKIN_EDGE = 0.008  # the photo's skin is sampled this far (of the height) inside its outline
 LIGHT_BLUR = 0.03  # the old garment's shading, blurred with this sigma (fraction of the height), lights the skin
 LIGHT_RANGE = (0.85, 1.10)
 MAX_GRAIN = 3.0  # grey levels: at 256 px the fine detail of skin is mostly edges and JPEG blocks, not grain
@@ -85,6 +88,17 @@ def body_model(keypoints: np.ndarray, height: int, width: int) -> tuple[np.ndarr
     return arms > 0, torso > 0
 
 
+def box_around(mask: np.ndarray, margin: float) -> tuple[slice, slice] | None:
+    """The slices of ``mask``'s ((H, W) bool) bounding box widened by ``margin`` px (within the image), or None
+    when it is empty: the work of the functions below is done there only (a 1024-px photo is ~10x larger)."""
+    rows, cols = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
+    if rows.size == 0:
+        return None
+    m = int(np.ceil(margin))
+    return (slice(max(0, rows[0] - m), min(mask.shape[0], rows[-1] + m + 1)),
+            slice(max(0, cols[0] - m), min(mask.shape[1], cols[-1] + m + 1)))
+
+
 def pixel(point: np.ndarray) -> tuple[int, int]:
     """A point's (x, y, ...) as OpenCV's integer pixel (x, y)."""
     return int(np.rint(point[0])), int(np.rint(point[1]))
@@ -95,6 +109,18 @@ def _cylinder(region: np.ndarray, radius: float) -> np.ndarray:
     inside ``region``, falling like a cylinder's lit profile towards its outline."""
     depth = np.clip(cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3) / max(1.0, radius), 0, 1)
     return (1 - SHADE_DEPTH * (1 - np.sqrt(1 - (1 - depth) ** 2))).astype(np.float32)
+
+
+def torso_shading(torso: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    """(H, W) float32 in [1 - SHADE_DEPTH, 1]: the torso ((H, W) bool, :func:`body_model` within the person's
+    outline) shaded like a cylinder, darker towards its sides, so bare skin drawn on it is not a flat patch."""
+    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    # 1 off the torso: the old garment's soft edge past the outline is not darkened (it would show on the wall)
+    out = np.ones(torso.shape, np.float32)
+    box = box_around(torso, 1)
+    if box is not None:
+        out[box] = np.where(torso[box], _cylinder(torso[box], TORSO_RADIUS * shoulder_width), np.float32(1))
+    return out
 
 
 def skin_colour(photo: np.ndarray, labels: np.ndarray, exclude: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -216,24 +242,65 @@ def slivers(bare: np.ndarray, shown: np.ndarray, background: np.ndarray, width: 
         background: (H, W) bool the photo's background, clear of the old garment's soft edge.
     """
     region = bare > 1e-3
-    if not region.any() or not background.any():
-        return np.zeros_like(region)
-    to_shown = cv2.distanceTransform((shown <= 0.5).astype(np.uint8), cv2.DIST_L2, 5)
-    to_background = cv2.distanceTransform((~background).astype(np.uint8), cv2.DIST_L2, 5)
-    return region & (to_shown + to_background <= width)
+    out = np.zeros_like(region)
+    box = box_around(region, width + 2)  # beyond it, a distance to either is larger than width
+    if box is None or not background[box].any():
+        return out
+    to_shown = cv2.distanceTransform((shown[box] <= 0.5).astype(np.uint8), cv2.DIST_L2, 5)
+    to_background = cv2.distanceTransform((~background[box]).astype(np.uint8), cv2.DIST_L2, 5)
+    out[box] = region[box] & (to_shown + to_background <= width)
+    return out
 
 
-def nearest_background(image: np.ndarray, background: np.ndarray, region: np.ndarray) -> np.ndarray:
+def nearest_background(image: np.ndarray, background: np.ndarray, region: np.ndarray,
+                       reach: float) -> np.ndarray:
     """``image`` ((H, W, 3)) with each pixel of ``region`` ((H, W) bool) the colour of the nearest pixel of
-    ``background`` ((H, W) bool, with some pixel in it): across a strip a few pixels wide the wall goes on."""
-    if not region.any():
+    ``background`` ((H, W) bool), which lies within ``reach`` px of it (:func:`slivers`' width): across a strip a
+    few pixels wide the wall goes on."""
+    box = box_around(region, reach + 2)
+    if box is None or not background[box].any():
         return image
-    _, nearest = cv2.distanceTransformWithLabels((~background).astype(np.uint8), cv2.DIST_L2, 5,
+    _, nearest = cv2.distanceTransformWithLabels((~background[box]).astype(np.uint8), cv2.DIST_L2, 5,
                                                  labelType=cv2.DIST_LABEL_PIXEL)
-    sources = np.argwhere(background)  # label k is the k-th background pixel in raster order
-    rows, cols = sources[nearest[region] - 1].T
+    sources = np.argwhere(background[box])  # label k is the k-th background pixel in raster order
+    rows, cols = sources[nearest[region[box]] - 1].T
     out = image.copy()
-    out[region] = image[rows, cols]
+    out[box][region[box]] = image[box][rows, cols]
+    return out
+
+
+def skin_nearby(photo: np.ndarray, labels: np.ndarray, exclude: np.ndarray, region: np.ndarray,
+                colour: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float32 RGB in [0, 255]: over ``region`` ((H, W) bool), the skin colour that the photo's visible
+    skin nearby continues into it (inpainted from the bare neck, torso and arms around it, their shadowed edges left
+    out, smoothed); ``colour`` ((3,)) elsewhere and where no skin is near. One median colour for the whole person
+    made a neckline a flat patch that met the real neck at a seam (a shadowed neck, a lit chest, a tan line).
+
+    Args:
+        photo: (H, W, 3) uint8; labels: (H, W) uint8 LIP labels; exclude: (H, W) bool pixels not to sample (the
+            old garment).
+    """
+    height, width = labels.shape
+    out = np.empty((height, width, 3), np.float32)
+    out[:] = colour
+    box = box_around(region, max(4, height // 16))
+    if box is None:
+        return out
+    (y0, y1), (x0, x1) = (box[0].start, box[0].stop), (box[1].start, box[1].stop)
+    scale = int(np.clip(height // 128, 1, INPAINT_SCALE))  # smooth: at 1/4 of the resolution (a 256-px photo: 1)
+    small = (max(1, (x1 - x0) // scale), max(1, (y1 - y0) // scale))
+    skin = (np.isin(labels[box], SKIN_LABELS) & ~exclude[box]).astype(np.float32)
+    skin = cv2.resize(skin, small, interpolation=cv2.INTER_AREA) > 0.99
+    edge = max(1, round(SKIN_EDGE * height / scale))  # a limb's edges are in shadow, and blend with what is beside
+    skin = cv2.erode(skin.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1,) * 2)) > 0
+    if skin.sum() < max(4, MIN_SKIN_PIXELS // scale ** 2):
+        return out
+    crop = cv2.resize(photo[box], small, interpolation=cv2.INTER_AREA)
+    filled = cv2.inpaint(crop, (~skin).astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32)
+    filled = cv2.GaussianBlur(filled, (0, 0), max(1.0, 0.01 * height / scale))  # its colour, not its detail
+    near = cv2.distanceTransform((~skin).astype(np.uint8), cv2.DIST_L2, 3) * scale < SKIN_NEARBY * height
+    filled = np.where(near[..., None], filled, colour[None, None].astype(np.float32))
+    out[box] = cv2.resize(filled, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
     return out
 
 
@@ -247,7 +314,7 @@ def in_skin_tone(rendered: np.ndarray, weight: np.ndarray, colour: np.ndarray) -
 
     Args:
         rendered: (H, W, 3) float32 RGB in [0, 1]; weight: (H, W) float32 in [0, 1] (:func:`bare_torso`);
-        colour: (3,) RGB in [0, 255] (:func:`skin_colour`).
+        colour: (3,) RGB in [0, 255] (:func:`skin_colour`), or (H, W, 3) per pixel (:func:`skin_nearby`).
     Returns:
         (H, W, 3) float32 RGB in [0, 1].
     """
@@ -257,7 +324,9 @@ def in_skin_tone(rendered: np.ndarray, weight: np.ndarray, colour: np.ndarray) -
     rows, cols = np.nonzero(weight > 1e-3)
     box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))  # the rest is unchanged
     lab = cv2.cvtColor(np.ascontiguousarray(rendered[box]), cv2.COLOR_RGB2LAB)
-    skin = cv2.cvtColor((colour.astype(np.float32) / 255)[None, None], cv2.COLOR_RGB2LAB)[0, 0]
+    colour = colour.astype(np.float32) / 255
+    skin = cv2.cvtColor(np.ascontiguousarray(colour[box]) if colour.ndim == 3 else colour[None, None],
+                        cv2.COLOR_RGB2LAB)
     variation = np.clip((lab - lab[drawn[box]].mean(0)) * SHADING_KEPT[0], -SHADING_KEPT[1], SHADING_KEPT[1])
     lab += (skin + variation - lab) * weight[box][..., None]
     out = rendered.copy()
