@@ -375,8 +375,8 @@ class TryOnPipeline:
             background = (labels == 0) & (old < 0.05)
             sliver = slivers(weight, shown, background, SLIVER_WIDTH * work_h)
             weight = weight * ~sliver
-            colour = skin_nearby(window, labels, old > 0.5, weight > 1e-3, colour)
-            colour = colour * torso_shading(torso & (labels > 0), keypoints)[..., None]
+            shading = torso_shading(torso & (labels > 0), keypoints)
+            colour = skin_nearby(window, labels, old > 0.5, weight > 1e-3, colour, shading)
             toned = in_skin_tone(((rendered_hi[0].permute(1, 2, 0).cpu().numpy() + 1) / 2), weight, colour)
             if sliver.any():
                 toned[sliver] = nearest_background(window.astype(np.float32) / 255, background, sliver,
