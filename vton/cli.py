@@ -119,14 +119,14 @@ def cmd_pose(args) -> None:
 def cmd_parse(args) -> None:
     from .hub import load_parser
     from .parsing import labels_to_image
-    from .person import PersonAnalyzer
+    from .person import OFFLINE_PARSE_SCALES, PersonAnalyzer
 
     def work(path: Path, folder: Path) -> Path:
         target = folder / f"{path.stem}.png"
         save_image(labels_to_image(analyzer.analyze(path, require_head=False).labels_in_photo()), target)
         return target
 
-    with PersonAnalyzer(parser=load_parser(args.model, args.device)) as analyzer:
+    with PersonAnalyzer(parser=load_parser(args.model, args.device), parse_scales=OFFLINE_PARSE_SCALES) as analyzer:
         _each_image(args.images, args.out, work)
 
 
@@ -146,13 +146,13 @@ def cmd_prepare(args) -> None:
     from .garment import prepare_garment
     from .hub import load_parser
     from .parsing import labels_to_image
-    from .person import PersonAnalyzer
+    from .person import OFFLINE_PARSE_SCALES, PersonAnalyzer
 
     root = Path(args.out) / args.split
     for sub in ("image", "image-parse", "cloth", "cloth-mask", "pose"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     persons, garments = [], []
-    with PersonAnalyzer(parser=load_parser(args.model)) as analyzer:
+    with PersonAnalyzer(parser=load_parser(args.model), parse_scales=OFFLINE_PARSE_SCALES) as analyzer:
         for path in _images([args.persons]):
             try:
                 analysis = analyzer.analyze(path)
