@@ -13,6 +13,7 @@ from training.dataset import read_pairs
 from training.parsing_data import complete_parse
 from vton.hub import load_parser
 from vton.parsing import LABEL_GROUPS, NECK_LABEL, PALETTE, labels_at_photo, labels_to_image, mirror_labels
+from vton.person import OFFLINE_PARSE_SCALES, PersonAnalyzer
 
 VAL_PAIRS = ROOT / "training" / "splits" / "val_pairs.txt"
 
@@ -189,6 +190,12 @@ def test_parse_command(tmp_path, astronaut):
     viton = np.array(Image.open(tmp_path / "out" / f"{val_persons(1)[0][:-4]}.png"))
     assert viton.shape == (256, 192)
     assert np.array_equal(np.array(labels_to_image(viton)), viton)
+    # the labels of the parser at three scales (vton.person.OFFLINE_PARSE_SCALES), not the try-on's one
+    parser = load_parser(device="cpu")
+    for scales, same in ((OFFLINE_PARSE_SCALES, True), ((1.0,), False)):
+        with PersonAnalyzer(parser=parser, parse_scales=scales) as analyzer:
+            labels = analyzer.analyze(person_path(val_persons(1)[0]), require_head=False).labels_in_photo()
+        assert np.array_equal(labels, viton) == same
     headless = np.array(Image.open(tmp_path / "out" / "headless.png"))
     assert headless.shape == (181, 192)
     # the garment where the full photo's parse has it, and no more head than the full parse has there
