@@ -340,11 +340,10 @@ def _stretch_rows(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, allo
         measured = gap.copy()
         gap[~ok] = 0
         if taper > 0 and ok.any() and not ok.all():
-            ramp = gap.astype(np.float32)
-            for order in (slice(None), slice(None, None, -1)):  # forward then backward: max(gap - taper * distance)
-                r = ramp[order]
-                for i in range(1, len(r)):
-                    r[i] = max(r[i], r[i - 1] - taper)
+            # max over rows j of gap[j] - taper * |i - j|: running maxima from either end
+            slope = taper * np.arange(len(gap), dtype=np.float32)
+            ramp = np.maximum(np.maximum.accumulate(gap + slope) - slope,
+                              np.maximum.accumulate((gap - slope)[::-1])[::-1] + slope)
             gap[~ok] = np.minimum(measured, np.floor(ramp)).astype(gap.dtype)[~ok]
     rows = np.nonzero((gaps["left"][1] > 0) | (gaps["right"][1] > 0))[0]
     added = np.zeros((rows_count, width), bool)

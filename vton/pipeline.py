@@ -379,8 +379,8 @@ class TryOnPipeline:
             colour = skin_nearby(window, labels, old > 0.5, weight > 1e-3, colour, shading)
             toned = in_skin_tone(((rendered_hi[0].permute(1, 2, 0).cpu().numpy() + 1) / 2), weight, colour)
             if sliver.any():
-                toned[sliver] = nearest_background(window.astype(np.float32) / 255, background, sliver,
-                                                   SLIVER_WIDTH * work_h)[sliver]
+                wall = nearest_background(window, background, sliver, SLIVER_WIDTH * work_h)
+                toned[sliver] = wall[sliver] / 255
             rendered_hi = torch.from_numpy(toned * 2 - 1).permute(2, 0, 1)[None].to(dev)
         under = analysis.under_garment(size)
         if under is not None:  # the person's skin and the background where the old garment was, drawn sharp

@@ -165,14 +165,11 @@ def under_old_garment(window: np.ndarray, labels: np.ndarray, keypoints: np.ndar
     colour, grain = skin
     # the arms and the background beside them; the torso stays the TOM's (see the module's docstring)
     weight = (1 - cv2.GaussianBlur(torso.astype(np.float32), (0, 0), 2.0)) * upper
-    rows, cols = np.nonzero(weight > 1e-3)
-    if rows.size == 0:
-        return None
     # the rest is drawn in the box around the sleeves (a fraction of the window: ~5x faster at 1024 px)
-    margin = max(4, height // 32)
-    y0, y1 = max(0, rows.min() - margin), min(height, rows.max() + margin + 1)
-    x0, x1 = max(0, cols.min() - margin), min(width, cols.max() + margin + 1)
-    box = (slice(y0, y1), slice(x0, x1))
+    box = box_around(weight > 1e-3, max(4, height // 32))
+    if box is None:
+        return None
+    (y0, y1), (x0, x1) = (box[0].start, box[0].stop), (box[1].start, box[1].stop)
     crop, sleeves = window[box], garment[box]
     small_size = (max(1, (x1 - x0) // INPAINT_SCALE), max(1, (y1 - y0) // INPAINT_SCALE))
     shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
@@ -325,12 +322,10 @@ def in_skin_tone(rendered: np.ndarray, weight: np.ndarray, colour: np.ndarray) -
     drawn = weight > 0.5
     if drawn.sum() < MIN_SKIN_PIXELS:
         return rendered
-    rows, cols = np.nonzero(weight > 1e-3)
-    box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))  # the rest is unchanged
+    box = box_around(weight > 1e-3, 0)  # the rest is unchanged
     lab = cv2.cvtColor(np.ascontiguousarray(rendered[box]), cv2.COLOR_RGB2LAB)
-    colour = colour.astype(np.float32) / 255
-    skin = cv2.cvtColor(np.ascontiguousarray(colour[box]) if colour.ndim == 3 else colour[None, None],
-                        cv2.COLOR_RGB2LAB)
+    colour = (colour[box] if colour.ndim == 3 else colour[None, None]).astype(np.float32) / 255
+    skin = cv2.cvtColor(np.ascontiguousarray(colour), cv2.COLOR_RGB2LAB)
     variation = np.clip((lab - lab[drawn[box]].mean(0)) * SHADING_KEPT[0], -SHADING_KEPT[1], SHADING_KEPT[1])
     lab += (skin + variation - lab) * weight[box][..., None]
     out = rendered.copy()
