@@ -142,3 +142,24 @@ def test_the_inside_of_the_back_seen_through_the_neckline_is_found():
         assert np.median(grey.max(1) - grey.min(1)) < 25 and np.median(grey.mean(1)) < 215, name  # grey, not white
     for name in ("00470_00.jpg", "02015_00.jpg"):
         assert not (prepare_garment(folder / name).inner_back_mask(size) > 0.5).any(), name
+
+
+def test_a_trimmed_collar_keeps_its_front_and_hides_what_is_inside_it():
+    """A striped tee with a yellow ribbed collar (its inside striped too) and a white tee with a blue one (a white
+    inside with a label): the inside is everything above the front collar, whatever its colour; the front collar
+    itself, just below it, stays the garment's (worn, it lies around the neck)."""
+    from conftest import SHARED, require_shared
+
+    folder = require_shared(SHARED / "data" / "wild" / "garments")
+    size = (384, 512)
+    for name, trim in (("00151_00.jpg", (240, 210, 110)), ("06123_00.jpg", (20, 110, 190))):
+        garment = prepare_garment(folder / name)
+        image, mask = (np.asarray(a) for a in garment.crop(size))
+        mask = mask >= 128
+        inside = garment.inner_back_mask(size) > 0.5
+        assert 0.02 < (inside & mask).sum() / mask.sum() < 0.08, name  # 0.036 and 0.030
+        middle = (np.nonzero(mask.any(0))[0][[0, -1]].sum()) // 2
+        rows = np.nonzero(inside[:, middle])[0]
+        assert rows.size > 10, name  # the striped or labelled inside, not only the back collar
+        below = image[rows[-1] + 2:rows[-1] + 6, middle].astype(int)  # the front collar, just under the inside
+        assert np.abs(below - trim).max(1).min() < 60 and not inside[rows[-1] + 2:rows[-1] + 6, middle].any(), name

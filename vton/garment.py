@@ -39,6 +39,13 @@ INNER_BACK_DELTA_E = 10.0
 INNER_BACK_AREA = 0.12
 INNER_BACK_DEPTH = 0.45
 INNER_BACK_SIDES = 0.1
+# A collar trimmed in a colour of its own: the front collar is lit, the back one in the neckline's shade, so the
+# trim's colour matches within TRIM_DELTA_E with lightness differences counted at TRIM_LIGHTNESS_WEIGHT (a yellow
+# ribbed collar: L 58 at the back, 86 at the front, a and b within 9).
+TRIM_DELTA_E = 15.0
+TRIM_LIGHTNESS_WEIGHT = 0.25
+TRIM_ROWS = 3  # a trim is at most this many times 1% of the height tall at the back (the seed's first run)
+TRIM_INSIDE_MIN = 0.01  # and what it encloses at least this share of the garment (else stray specks of its colour)
 INNER_BACK_HEIGHT = 512  # the framed garment's height at which it is found
 SLEEVES_SIZE = (round(INNER_BACK_HEIGHT * NET_WIDTH / NET_HEIGHT), INNER_BACK_HEIGHT)  # and its long sleeves
 
@@ -194,7 +201,10 @@ def inner_back(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The inside of the garment's back, seen through its neckline in an in-shop photo (a grey lining, the back
     collar, a label): worn, it is behind the person's neck. Found by colour from just under the middle of the
     garment's top edge (see INNER_BACK_DELTA_E and the bounds beside it); everything from the top edge down to that
-    region in its columns goes with it (the back collar above it, a label hanging from it).
+    region in its columns goes with it (the back collar above it, a label hanging from it). A neckline trimmed in
+    a colour of its own (a ribbed collar): the trim's colour at the top edge is the back collar and, lower down in
+    the middle, the front collar; everything above the front collar is the inside (:func:`_above_front_collar`),
+    whatever its colour (a striped inside, a white one with a label).
 
     Args:
         rgb: (H, W, 3) uint8 garment photo (framed); mask: (H, W) bool, the garment.
@@ -209,29 +219,76 @@ def inner_back(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     left, right = int(columns[0]), int(columns[-1])
     width, middle = right - left + 1, (left + right) // 2
     step = max(2, round(0.01 * height))
-    y = int(top[middle]) + step
-    if y + step >= height or not mask[y, middle]:
-        return none
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     lab[..., 0] *= 100 / 255  # OpenCV's 8-bit L is 0-255; a and b are offset by 128
     lab[..., 1:] -= 128
-    seed = np.median(lab[y:y + step, max(0, middle - 2):middle + 3].reshape(-1, 3), axis=0)
-    near = (np.linalg.norm(lab - seed, axis=2) < INNER_BACK_DELTA_E) & mask
-    if not near[y, middle]:
-        return none
-    _, parts = cv2.connectedComponents(near.astype(np.uint8), connectivity=4)
-    region = parts == parts[y, middle]
-    ys, xs = np.nonzero(region)
-    if (region.sum() > INNER_BACK_AREA * mask.sum() or ys.max() - top[middle] > INNER_BACK_DEPTH * width
-            or xs.min() <= left + INNER_BACK_SIDES * width or xs.max() >= right - INNER_BACK_SIDES * width):
-        return none
     rows = np.arange(height)[:, None]
-    lowest = np.where(region.any(0), height - 1 - region[::-1].argmax(0), -1)  # per column, -1 outside the region
-    front = mask & ~region & (rows > lowest + step) & (rows <= lowest + 4 * step) & (lowest >= 0)
-    if front.sum() < 10 or np.linalg.norm(np.median(lab[region], axis=0) - np.median(lab[front], axis=0)) \
-            < INNER_BACK_DELTA_E:
-        return none
-    return mask & (rows <= lowest) & (lowest >= 0)
+
+    def acceptable(region: np.ndarray) -> bool:
+        ys, xs = np.nonzero(region)
+        return (ys.size > 0 and region.sum() <= INNER_BACK_AREA * mask.sum()
+                and ys.max() - top[middle] <= INNER_BACK_DEPTH * width
+                and xs.min() > left + INNER_BACK_SIDES * width and xs.max() < right - INNER_BACK_SIDES * width)
+
+    # the seed just under the top edge; a trimmed collar thinner than that (a narrow ribbed band): halfway there
+    first = int(top[middle]) + step
+    for y in dict.fromkeys((first, int(top[middle]) + max(1, step // 2))):
+        if y + step >= height or not mask[y, middle]:
+            continue
+        seed = np.median(lab[y:y + step, max(0, middle - 2):middle + 3].reshape(-1, 3), axis=0)
+        distance = lab - seed
+        near = (np.linalg.norm(distance, axis=2) < INNER_BACK_DELTA_E) & mask
+        hits = np.nonzero(near[y:y + step, middle])[0]
+        if hits.size:
+            distance[..., 0] *= TRIM_LIGHTNESS_WEIGHT
+            trim = (np.linalg.norm(distance, axis=2) < TRIM_DELTA_E) & mask
+            deepest = int(top[middle] + INNER_BACK_DEPTH * width)
+            inside = _above_front_collar(trim, y + int(hits[0]), middle, step, deepest)
+            if inside is not None and (inside & mask).sum() >= TRIM_INSIDE_MIN * mask.sum() and acceptable(inside):
+                return mask & inside
+        if y != first or not near[y, middle]:
+            continue
+        _, parts = cv2.connectedComponents(near.astype(np.uint8), connectivity=4)
+        region = parts == parts[y, middle]
+        if not acceptable(region):
+            continue
+        lowest = np.where(region.any(0), height - 1 - region[::-1].argmax(0), -1)  # per column, -1 outside it
+        front = mask & ~region & (rows > lowest + step) & (rows <= lowest + 4 * step) & (lowest >= 0)
+        if front.sum() < 10 or np.linalg.norm(np.median(lab[region], axis=0) - np.median(lab[front], axis=0)) \
+                < INNER_BACK_DELTA_E:
+            continue
+        return mask & (rows <= lowest) & (lowest >= 0)
+    return none
+
+
+def _above_front_collar(trim: np.ndarray, y: int, middle: int, step: int, deepest: int) -> np.ndarray | None:
+    """What lies above the front collar, when the back collar's colour (``trim``, (H, W) bool, at the seed row
+    ``y`` of the ``middle`` column, a run at most :data:`TRIM_ROWS` ``step`` tall) appears again lower down that
+    column, after a gap of at least ``step`` rows and above row ``deepest``: per column where the two collars are
+    apart (two runs of the trim's colour), every row above the second run. None without such a front collar."""
+    _, parts = cv2.connectedComponents(trim.astype(np.uint8), connectivity=4)
+    column = trim[:, middle]
+    if not column[y]:
+        return None
+    below = np.nonzero(~column[y:])[0]
+    if below.size == 0:
+        return None
+    gap_from = y + int(below[0])  # the first row under the back collar
+    if gap_from - y > TRIM_ROWS * step:  # not a trim: the top of a plain front (a black tee's)
+        return None
+    again = np.nonzero(column[gap_from + step:deepest])[0]
+    if again.size == 0 or column[gap_from:gap_from + step].any():
+        return None
+    back, front = (parts == parts[row, middle] for row in (y, gap_from + step + int(again[0])))
+    # a run's breaks shorter than the gap (the ribbing's shadows, JPEG specks) closed: the front collar's top is
+    # where a column's second run starts, not a break inside the band
+    collar = cv2.morphologyEx((back | front).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((step, 1), np.uint8)) > 0
+    starts = collar & ~np.vstack([np.zeros((1, collar.shape[1]), bool), collar[:-1]])
+    second = starts & (np.cumsum(starts, 0) == 2)
+    rows = np.arange(collar.shape[0])[:, None]
+    inside = ((rows < second.argmax(0)) & second.any(0)).astype(np.uint8)
+    inside = cv2.morphologyEx(inside, cv2.MORPH_OPEN, np.ones((1, step), np.uint8)) > 0  # lone columns at its sides
+    return inside if inside[:, middle].any() else None
 
 
 def prepare_garment(source, mask=None, name: str = "garment image") -> GarmentInput:
