@@ -6,8 +6,9 @@ from PIL import Image
 
 from conftest import SHARED, VITON, require_shared, viton_pairs
 from training.dataset import read_openpose
-from vton.fit import (HEM_REACH, HEM_STRIP, LONG_GARMENT, SIDE_REACH, SIDE_STRIP, armpit_row, close_sleeve_gaps,
-                      first_rows, length_ratio, lower_hem, raise_shoulders, widen_to_outline)
+from vton.fit import (HEM_REACH, HEM_STRIP, LONG_GARMENT, SIDE_REACH, SIDE_STRIP, SLEEVE_REACH, armpit_row,
+                      body_below_head, close_sleeve_gaps, cover_arms, first_rows, length_ratio, lower_hem,
+                      raise_shoulders, widen_to_outline)
 from vton.garment import prepare_garment
 from vton.representation import ARM_LABELS, GARMENT_LABELS
 from vton.skin import body_model
@@ -101,6 +102,33 @@ def test_a_sleeved_garment_warped_too_low_is_raised_to_the_shoulders_but_not_at_
     far[80:] = old[:-80]
     far &= old
     assert not raise_shoulders(grid, far, old, keypoints, first_rows(far, keypoints))[1].any()
+
+
+def test_a_sleeve_narrower_than_the_arm_is_stretched_over_it_above_the_armpits_only():
+    labels, keypoints = viton_person(4)
+    body = body_below_head(labels)
+    old = np.isin(labels, GARMENT_LABELS)
+    armpits = armpit_row(keypoints, 1024)
+    grid = identity_grid(1024, 768)
+    # the person's top 8 px narrower on each side: its sleeves leave a strip of the shoulders and arms beside them
+    narrow = cv2.erode(old.astype(np.uint8), np.ones((1, 17), np.uint8)) > 0
+    rows_from = first_rows(narrow, keypoints)
+    assert max(rows_from) < armpits  # sleeved on both sides
+    covered_grid, added = cover_arms(grid, narrow, body, keypoints, rows_from)
+    rows = np.arange(1024)[:, None]
+    columns = np.arange(768)[None, :]
+    outer = (columns < np.where(narrow, columns, 768).min(1)[:, None]) | \
+        (columns > np.where(narrow, columns, -1).max(1)[:, None])
+    strip = old & outer & (rows >= max(rows_from)) & (rows < armpits)  # outside the sleeves, not at the neckline
+    assert strip.sum() > 2000 and (added & strip).sum() > 0.8 * strip.sum()  # the strips beside the sleeves
+    below = armpits + round(SLEEVE_REACH * 1024)  # the stretch tapers off 1 px per row under the armpits
+    assert not added[below:].any() and torch.equal(covered_grid[0, below:], grid[0, below:])
+    rim = cv2.dilate(body.astype(np.uint8), np.ones((1, 9), np.uint8)) > 0
+    assert not (added & ~rim).any() and not (added & narrow).any()  # never past the person's outline
+    # a strip wider than the reach (a forearm raised beside the shoulder, a sleeve that really ends): kept
+    wide = round(SLEEVE_REACH * 1024) + 10
+    narrower = cv2.erode(old.astype(np.uint8), np.ones((1, 2 * wide + 1), np.uint8)) > 0
+    assert not cover_arms(grid, narrower, body, keypoints, first_rows(narrower, keypoints))[1].any()
 
 
 def identity_grid(height: int, width: int) -> torch.Tensor:

@@ -28,6 +28,11 @@ NECK_HALF_WIDTH = 0.3  # the neckline's columns, either side of the neck joint, 
 # Beside those columns the raised shoulder comes down to the garment's own edge by this many pixels per column (a
 # 45-degree slope) instead of in one step: the step showed as a notch beside the neck.
 SHOULDER_TAPER = 1.0
+# A sleeve is stretched over the strip of arm beside it (an arm is inside its sleeve) where that strip is at most
+# this wide, fraction of the height: wider, it is a forearm raised beside the shoulder, or the sleeve really ends.
+SLEEVE_REACH = 0.015
+SLEEVED_SPREAD = 1.25  # a garment whose sleeves spread wider than this times its body (spread_ratio) has sleeves
+OUTLINE_RIM = 0.002  # the person's outline taken this much (of the height) wider: its soft rim the labels leave out
 HEM_REACH = 0.08  # the farthest the hem is lowered, fraction of the window's height; farther: a cropped garment
 HEM_REACH_LONG = 0.15  # the same for a garment whose in-shop photo shows it long (LONG_GARMENT)
 LONG_GARMENT = 1.75  # in-shop length over the width of its body (below the sleeves): a tee ~1.8-2.3, a crop top <1.7
@@ -263,6 +268,33 @@ def raise_shoulders(grid: torch.Tensor, garment: np.ndarray, body: np.ndarray, k
     return out.transpose(1, 2).contiguous(), added.T
 
 
+def cover_arms(grid: torch.Tensor, garment: np.ndarray, body: np.ndarray, keypoints: np.ndarray,
+               rows_from: tuple[int, int]) -> tuple[torch.Tensor, np.ndarray]:
+    """Stretch the outer side of a sleeve over the strip of arm or shoulder beside it, above the armpits, on the
+    sides with a sleeve (``rows_from`` above the armpits, :func:`first_rows`), in the rows where the person's
+    outline lies at most :data:`SLEEVE_REACH` beyond it. A sleeve warped a little narrower than the arm left a
+    sliver of skin, haloed, along the outside of the shoulder and the upper arm; an arm is inside its sleeve.
+    For garments with sleeves only (:func:`spread_ratio`): a tank top is wide enough at the armpits for
+    :func:`first_rows` to call it sleeved, and stretched it spilled over the arms.
+
+    Args, returns: as :func:`widen_to_outline`, but ``body``: (H, W) bool the person below the head
+    (:func:`body_below_head`).
+    """
+    height = garment.shape[0]
+    armpits = armpit_row(keypoints, height)
+    reach = max(1, round(SLEEVE_REACH * height))
+    rows = np.arange(height)
+    # the labels stop a pixel or two inside the arm's soft outline: that rim stayed, a pale line along the sleeve
+    rim = 2 * max(1, round(OUTLINE_RIM * height)) + 1
+    body = cv2.dilate(body.astype(np.uint8), np.ones((1, rim), np.uint8)) > 0
+    gaps = _side_gaps(garment, body, reach + 1)
+    allowed = tuple((rows >= first) & (rows < armpits) & (gaps[side][1] <= reach)
+                    for side, first in zip(("left", "right"), rows_from))
+    if not (allowed[0].any() or allowed[1].any()):
+        return grid, np.zeros_like(garment)
+    return _stretch_rows(grid, garment, body, allowed, height, reach=SLEEVE_REACH, taper=SHOULDER_TAPER)
+
+
 def body_below_head(labels: np.ndarray) -> np.ndarray:
     """(H, W) bool: the person's upper garment, arms and bare neck and torso (the outline a top may reach)."""
     return np.isin(labels, GARMENT_LABELS + ARM_LABELS + (NECK_LABEL,))
@@ -285,6 +317,30 @@ def length_ratio(mask: np.ndarray) -> float:
     widths = _run_through(near_hem, np.full(len(near_hem), int(np.median(cols)))).sum(1)
     widths = widths[widths > 0]
     return float(length / np.median(widths)) if widths.size else 0.0
+
+
+def spread_ratio(mask: np.ndarray) -> float:
+    """The in-shop garment's widest row in its upper half (the sleeves spread out) over the width of its body near
+    the hem (as :func:`length_ratio`); 0 when the middle is not garment there. The 14 wild garments: tees and
+    blouses 1.41-2.04, a tank top, a bustier and a halter 0.92-1.09 (:data:`SLEEVED_SPREAD` between).
+
+    Args:
+        mask: (H, W) bool or {0, 1} the garment's mask in its photo.
+    """
+    mask = np.asarray(mask) > 0
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return 0.0
+    top, length = rows.min(), rows.max() - rows.min() + 1
+    near_hem = mask[[top + int(fraction * length) for fraction in (0.75, 0.8, 0.85, 0.9)]]
+    widths = _run_through(near_hem, np.full(len(near_hem), int(np.median(cols)))).sum(1)
+    widths = widths[widths > 0]
+    upper = mask[top:top + length // 2]
+    upper = upper[upper.any(1)]
+    if not widths.size or not upper.size:
+        return 0.0
+    spans = upper.shape[1] - upper[:, ::-1].argmax(1) - upper.argmax(1)
+    return float(spans.max() / np.median(widths))
 
 
 def _run_through(mask: np.ndarray, middle: np.ndarray) -> np.ndarray:

@@ -18,8 +18,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .errors import InputError
-from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, body_below_head, close_sleeve_gaps, first_rows,
-                  length_ratio, lower_hem, raise_shoulders, shown_as_warped, widen_to_outline)
+from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, SLEEVED_SPREAD, body_below_head, close_sleeve_gaps,
+                  cover_arms, first_rows, length_ratio, lower_hem, raise_shoulders, shown_as_warped, spread_ratio,
+                  widen_to_outline)
 from .garment import SLEEVES_SIZE, GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
@@ -303,6 +304,13 @@ class TryOnPipeline:
             _, labels, keypoints = analysis.window(size)
             old, body = upper[0, 0].cpu().numpy() > 0.5, body_below_head(labels)
             long = length_ratio(garment.mask) >= LONG_GARMENT
+            sleeved = spread_ratio(garment.mask) >= SLEEVED_SPREAD
+
+            def covered_arms(grid: torch.Tensor, shown: np.ndarray, rows_from: tuple[int, int]):
+                if not sleeved:  # a tank top's side is no sleeve, whatever first_rows says
+                    return grid, np.zeros_like(shown)
+                return cover_arms(grid, shown, body, keypoints, rows_from)
+
             # its hem lowered to the old garment's (the GMM warps a tee shorter than it is)
             unlowered = grid_hi
             grid_hi, lowered = lower_hem(grid_hi, shown, old, keypoints, HEM_REACH_LONG if long else HEM_REACH)
@@ -316,7 +324,8 @@ class TryOnPipeline:
                 grid_fit, closed = close_sleeve_gaps(grid_fit, shown | added, body, keypoints)
                 added |= lowered | closed
                 grid_fit, raised = raise_shoulders(grid_fit, shown | added, body, keypoints, rows_from)
-                fit_mask, fit_comp = fitted(grid_fit, added | raised)
+                grid_fit, covered = covered_arms(grid_fit, shown | added | raised, rows_from)
+                fit_mask, fit_comp = fitted(grid_fit, added | raised | covered)
                 if over_clothes is None:
                     over_clothes = drawn_share(old, (fit_comp * fit_mask)[0, 0].cpu().numpy() > 0.5) > DRAWN_SHARE_MAX
                 if not over_clothes:
@@ -326,9 +335,10 @@ class TryOnPipeline:
                 if not long:  # a cropped garment worn over the clothes keeps its length: the old top shows below
                     grid_hi, lowered = unlowered, np.zeros_like(lowered)
                 grid_hi, closed = close_sleeve_gaps(grid_hi, shown | lowered, body, keypoints)
-                grid_hi, raised = raise_shoulders(grid_hi, shown | lowered | closed, body, keypoints,
-                                                  first_rows(shown | lowered, keypoints))
-                fit_mask, fit_comp = fitted(grid_hi, lowered | closed | raised)
+                rows_from = first_rows(shown | lowered, keypoints)
+                grid_hi, raised = raise_shoulders(grid_hi, shown | lowered | closed, body, keypoints, rows_from)
+                grid_hi, covered = covered_arms(grid_hi, shown | lowered | closed | raised, rows_from)
+                fit_mask, fit_comp = fitted(grid_hi, lowered | closed | raised | covered)
         elif over_clothes is None:
             over_clothes = drawn_share(upper[0, 0].cpu().numpy() > 0.5,
                                        (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5) > DRAWN_SHARE_MAX
