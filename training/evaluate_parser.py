@@ -1,7 +1,8 @@
 """Evaluate the human parser on VITON-format persons (``python -m training.evaluate --parser ...``).
 
 IoU per label group (:data:`vton.parsing.LABEL_GROUPS`), dataset-level: the sum of intersections over the sum of
-unions over all images, at 256x192, in two settings:
+unions over all images, at 256x192, of the labels as the pipeline's person analysis makes them (background
+inside a garment filled: :func:`vton.parsing.fill_garment_holes`), in two settings:
     plain       the photos as they are
     background  every person cut out by the parse, put on a random background (colours, gradients, noise,
                 patterns, garment-photo crops) and zoomed out to 50-75% (towards full-body framing); the same
@@ -24,7 +25,7 @@ from torch.utils.data import DataLoader
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-from vton.parsing import LABEL_GROUPS, NECK_LABEL, PALETTE, HumanParser
+from vton.parsing import LABEL_GROUPS, NECK_LABEL, PALETTE, HumanParser, fill_garment_holes
 
 from .dataset import stem
 from .parsing_data import EVAL_BACKGROUND, ParsingDataset
@@ -65,7 +66,10 @@ def evaluate_parser(parser: HumanParser, dataroot, split: str, pairs, limit: int
         with torch.inference_mode():
             for batch in tqdm(loader, desc=f"parser ({setting})"):
                 images = batch["image"].to(device)
-                pred = parser.probabilities(images, mirror_average, scales).argmax(1)
+                probs = parser.probabilities(images, mirror_average, scales).cpu()
+                # as the pipeline's person analysis: background inside a garment is that garment
+                pixels = ((images.cpu().permute(0, 2, 3, 1) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
+                pred = torch.stack([fill_garment_holes(p, i).argmax(0) for p, i in zip(probs, pixels)]).to(device)
                 target = batch["labels"].to(device)
                 accumulate(pred, target, inter, union)
                 if setting == "plain":

@@ -48,6 +48,10 @@ LABEL_GROUPS = {
 # window covers about the same part of the person at any photo size; eps for a guide in [0, 1]).
 GUIDE_RADIUS = 2.0
 GUIDE_EPS = 1e-3
+# a hole in the garment (fill_garment_holes): background ringed this much by upper-garment or neck labels, farther than
+# this from the colour of the background around the person (max over RGB, 0-255)
+HOLE_RING_SHARE = 0.8
+HOLE_WALL_DISTANCE = 30
 
 
 @dataclass
@@ -137,6 +141,46 @@ class HumanParser(nn.Module):
                 probs = F.interpolate(probs, size=(height, width), mode="bilinear", align_corners=False)
             out = out + probs
         return out / len(scales)
+
+
+def fill_garment_holes(probs: torch.Tensor, image: np.ndarray) -> torch.Tensor:
+    """(K, H, W) probabilities of ``image`` ((H, W, 3) uint8, the framed person) with the background the parser
+    sees inside a garment made that garment.
+
+    A dark bodice, a black print or a fold's shadow is sometimes parsed as background in the middle of the
+    garment; the try-on keeps the photo there (the background is never changed), a hole through the new garment.
+    Background that does not touch the image's edge, is surrounded (its outer ring at least
+    :data:`HOLE_RING_SHARE` of it) by upper-garment labels (or the neck a neckline shows) and is not the colour of
+    the background around the person (farther than :data:`HOLE_WALL_DISTANCE`) becomes the garment label most of
+    its ring has: the wall seen between a long sleeve and the body is ringed by the garment too, and stays. Returns a new tensor (``probs`` itself
+    where nothing is filled).
+    """
+    labels = probs.argmax(0).numpy().astype(np.uint8)
+    count, parts = cv2.connectedComponents((labels == 0).astype(np.uint8), connectivity=8)
+    if count <= 2:  # the background in one piece: no hole
+        return probs
+    edge = np.unique(np.concatenate([parts[0], parts[-1], parts[:, 0], parts[:, -1]]))
+    outside = np.isin(parts, edge[edge > 0])
+    if not outside.any():
+        return probs
+    wall = np.median(image[outside].reshape(-1, 3), axis=0)
+    out = None
+    for part in range(1, count):
+        if part in edge:
+            continue
+        hole = parts == part
+        ring = labels[(cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~hole]
+        garment = np.isin(ring, GARMENT_LABELS)
+        if not garment.any() or np.isin(ring, GARMENT_LABELS + (NECK_LABEL,)).mean() < HOLE_RING_SHARE \
+                or np.abs(np.median(image[hole], axis=0) - wall).max() <= HOLE_WALL_DISTANCE:
+            continue
+        label = int(np.bincount(ring[garment]).argmax())
+        if out is None:
+            out = probs.clone()
+        mask = torch.from_numpy(hole)
+        out[:, mask] = 0
+        out[label, mask] = 1
+    return probs if out is None else out
 
 
 def mirror_labels(labels: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
