@@ -69,7 +69,8 @@ def evaluate_parser(parser: HumanParser, dataroot, split: str, pairs, limit: int
                 probs = parser.probabilities(images, mirror_average, scales).cpu()
                 # as the pipeline's person analysis: background inside a garment is that garment
                 pixels = ((images.cpu().permute(0, 2, 3, 1) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
-                pred = torch.stack([fill_garment_holes(p, i).argmax(0) for p, i in zip(probs, pixels)]).to(device)
+                pred = torch.stack([torch.from_numpy(fill_garment_holes(p, p.argmax(0).numpy().astype(np.uint8), i)[1])
+                                    for p, i in zip(probs, pixels)]).long().to(device)
                 target = batch["labels"].to(device)
                 accumulate(pred, target, inter, union)
                 if setting == "plain":

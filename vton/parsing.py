@@ -143,44 +143,45 @@ class HumanParser(nn.Module):
         return out / len(scales)
 
 
-def fill_garment_holes(probs: torch.Tensor, image: np.ndarray) -> torch.Tensor:
-    """(K, H, W) probabilities of ``image`` ((H, W, 3) uint8, the framed person) with the background the parser
-    sees inside a garment made that garment.
+def fill_garment_holes(probs: torch.Tensor, labels: np.ndarray, image: np.ndarray
+                       ) -> tuple[torch.Tensor, np.ndarray]:
+    """(K, H, W) probabilities of ``image`` ((H, W, 3) uint8, the framed person) and their (H, W) uint8 argmax
+    ``labels``, with the background the parser sees inside a garment made that garment.
 
     A dark bodice, a black print or a fold's shadow is sometimes parsed as background in the middle of the
     garment; the try-on keeps the photo there (the background is never changed), a hole through the new garment.
     Background that does not touch the image's edge, is surrounded (its outer ring at least
     :data:`HOLE_RING_SHARE` of it) by upper-garment labels (or the neck a neckline shows) and is not the colour of
     the background around the person (farther than :data:`HOLE_WALL_DISTANCE`) becomes the garment label most of
-    its ring has: the wall seen between a long sleeve and the body is ringed by the garment too, and stays. Returns a new tensor (``probs`` itself
-    where nothing is filled).
+    its ring has: the wall seen between a long sleeve and the body is ringed by the garment too, and stays. Returns
+    new arrays (the same ones where nothing is filled).
     """
-    labels = probs.argmax(0).numpy().astype(np.uint8)
-    count, parts = cv2.connectedComponents((labels == 0).astype(np.uint8), connectivity=8)
+    count, parts, stats, _ = cv2.connectedComponentsWithStats((labels == 0).astype(np.uint8), connectivity=8)
     if count <= 2:  # the background in one piece: no hole
-        return probs
+        return probs, labels
     edge = np.unique(np.concatenate([parts[0], parts[-1], parts[:, 0], parts[:, -1]]))
     outside = np.isin(parts, edge[edge > 0])
     if not outside.any():
-        return probs
+        return probs, labels
     wall = np.median(image[outside].reshape(-1, 3), axis=0)
+    height, width = labels.shape
     out = None
-    for part in range(1, count):
-        if part in edge:
-            continue
-        hole = parts == part
-        ring = labels[(cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~hole]
+    for part in np.setdiff1d(np.arange(1, count), edge):
+        x, y, w, h = stats[part, :4]
+        box = np.s_[max(0, y - 1):min(height, y + h + 1), max(0, x - 1):min(width, x + w + 1)]  # with its ring
+        hole = parts[box] == part
+        ring = labels[box][(cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~hole]
         garment = np.isin(ring, GARMENT_LABELS)
         if not garment.any() or np.isin(ring, GARMENT_LABELS + (NECK_LABEL,)).mean() < HOLE_RING_SHARE \
-                or np.abs(np.median(image[hole], axis=0) - wall).max() <= HOLE_WALL_DISTANCE:
+                or np.abs(np.median(image[box][hole], axis=0) - wall).max() <= HOLE_WALL_DISTANCE:
             continue
-        label = int(np.bincount(ring[garment]).argmax())
         if out is None:
-            out = probs.clone()
-        mask = torch.from_numpy(hole)
-        out[:, mask] = 0
-        out[label, mask] = 1
-    return probs if out is None else out
+            out, labels = probs.clone(), labels.copy()
+        label, mask = int(np.bincount(ring[garment]).argmax()), parts == part
+        out[:, torch.from_numpy(mask)] = 0
+        out[label, torch.from_numpy(mask)] = 1
+        labels[mask] = label
+    return (probs, labels) if out is None else (out, labels)
 
 
 def mirror_labels(labels: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
