@@ -69,8 +69,9 @@ def evaluate_parser(parser: HumanParser, dataroot, split: str, pairs, limit: int
                 probs = parser.probabilities(images, mirror_average, scales).cpu()
                 # as the pipeline's person analysis: background inside a garment is that garment
                 pixels = ((images.cpu().permute(0, 2, 3, 1) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
-                pred = torch.stack([torch.from_numpy(fill_garment_holes(p, p.argmax(0).numpy().astype(np.uint8), i)[1])
-                                    for p, i in zip(probs, pixels)]).long().to(device)
+                labels = probs.max(1).indices.numpy().astype(np.uint8)
+                pred = torch.stack([torch.from_numpy(fill_garment_holes(p, l, i)[1])
+                                    for p, l, i in zip(probs, labels, pixels)]).long().to(device)
                 target = batch["labels"].to(device)
                 accumulate(pred, target, inter, union)
                 if setting == "plain":

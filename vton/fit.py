@@ -301,46 +301,47 @@ def body_below_head(labels: np.ndarray) -> np.ndarray:
 
 
 def length_ratio(mask: np.ndarray) -> float:
-    """The in-shop garment's length over the width of its body near the hem (the run of garment through the
-    middle, so long sleeves hanging beside it do not count), median over rows at 75-90% of its height; 0 when
-    the middle is not garment there.
+    """The in-shop garment's length over the width of its body near the hem (:func:`_body_near_hem`); 0 when the
+    middle is not garment there.
 
     Args:
         mask: (H, W) bool or {0, 1} the garment's mask in its photo.
     """
-    mask = np.asarray(mask) > 0
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
-        return 0.0
-    top, length = rows.min(), rows.max() - rows.min() + 1
-    near_hem = mask[[top + int(fraction * length) for fraction in (0.75, 0.8, 0.85, 0.9)]]
-    widths = _run_through(near_hem, np.full(len(near_hem), int(np.median(cols)))).sum(1)
-    widths = widths[widths > 0]
-    return float(length / np.median(widths)) if widths.size else 0.0
+    measured = _body_near_hem(np.asarray(mask) > 0)
+    return 0.0 if measured is None else float(measured[1] / measured[2])
 
 
 def spread_ratio(mask: np.ndarray) -> float:
     """The in-shop garment's widest row in its upper half (the sleeves spread out) over the width of its body near
-    the hem (as :func:`length_ratio`); 0 when the middle is not garment there. The 14 wild garments: tees and
-    blouses 1.41-2.04, a tank top, a bustier and a halter 0.92-1.09 (:data:`SLEEVED_SPREAD` between).
+    the hem (:func:`_body_near_hem`); 0 when the middle is not garment there. The 14 wild garments: tees and
+    blouses 1.41-2.05, a tank top, a bustier and a halter 0.93-1.09 (:data:`SLEEVED_SPREAD` between).
 
     Args:
         mask: (H, W) bool or {0, 1} the garment's mask in its photo.
     """
     mask = np.asarray(mask) > 0
+    measured = _body_near_hem(mask)
+    if measured is None:
+        return 0.0
+    top, length, body = measured
+    upper = mask[top:top + length // 2]
+    upper = upper[upper.any(1)]
+    spans = upper.shape[1] - upper[:, ::-1].argmax(1) - upper.argmax(1)
+    return float(spans.max() / body)
+
+
+def _body_near_hem(mask: np.ndarray) -> tuple[int, int, float] | None:
+    """The garment's top row, its length, and the width of its body near the hem: the run of garment through the
+    middle (long sleeves hanging beside it do not count), median over rows at 75-90% of its height. None when the
+    mask ((H, W) bool) is empty or its middle is not garment there."""
     rows, cols = np.nonzero(mask)
     if rows.size == 0:
-        return 0.0
-    top, length = rows.min(), rows.max() - rows.min() + 1
+        return None
+    top, length = int(rows.min()), int(rows.max() - rows.min() + 1)
     near_hem = mask[[top + int(fraction * length) for fraction in (0.75, 0.8, 0.85, 0.9)]]
     widths = _run_through(near_hem, np.full(len(near_hem), int(np.median(cols)))).sum(1)
     widths = widths[widths > 0]
-    upper = mask[top:top + length // 2]
-    upper = upper[upper.any(1)]
-    if not widths.size or not upper.size:
-        return 0.0
-    spans = upper.shape[1] - upper[:, ::-1].argmax(1) - upper.argmax(1)
-    return float(spans.max() / np.median(widths))
+    return (top, length, float(np.median(widths))) if widths.size else None
 
 
 def _run_through(mask: np.ndarray, middle: np.ndarray) -> np.ndarray:

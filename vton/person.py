@@ -66,7 +66,7 @@ class PersonAnalysis:
         """(256, 192) uint8 labels of the framed person (see :mod:`vton.parsing`), or None without a parser."""
         if self.parse is None:
             return None
-        if "labels" not in self._cache:  # an argmax over 20 maps: ~8 ms, asked for several times a try-on
+        if "labels" not in self._cache:  # the analysis seeds it; else computed once, asked for several times
             self._cache["labels"] = self.parse.max(0).indices.numpy().astype(np.uint8)
         return self._cache["labels"]
 
@@ -320,7 +320,7 @@ class PersonAnalyzer:
         analysis = PersonAnalysis(photo, framing, image, keypoints, masks, representation, detection.num_persons,
                                   parse, {"parse": parse_seconds} if parse is not None else {})
         if labels is not None:
-            analysis._cache["labels"] = labels  # the argmax is computed once (~8 ms)
+            analysis._cache["labels"] = labels  # the argmax, with the holes filled, computed once
         return analysis
 
 
