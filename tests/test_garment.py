@@ -163,3 +163,31 @@ def test_a_trimmed_collar_keeps_its_front_and_hides_what_is_inside_it():
         assert rows.size > 10, name  # the striped or labelled inside, not only the back collar
         below = image[rows[-1] + 2:rows[-1] + 6, middle].astype(int)  # the front collar, just under the inside
         assert np.abs(below - trim).max(1).min() < 60 and not inside[rows[-1] + 2:rows[-1] + 6, middle].any(), name
+
+
+def test_a_black_tee_whose_inside_is_black_too_hides_the_inside_seen_through_its_neckline():
+    """Black tees show the inside of their back through the neckline in black too, only in shade: darker than
+    the front, a heathered inside speckled, a label printed on it. The inside is found down to the front collar,
+    at the top, in the middle; a long-sleeved tee photographed turned (its shoulder in the middle of the top edge)
+    and a turtleneck (its collar standing above the shoulders) show none."""
+    from conftest import SHARED, require_shared
+
+    size = (384, 512)
+    wild = require_shared(SHARED / "data" / "wild" / "garments") / "03244_00.jpg"
+    for path in (wild, garment_path("000257_1.jpg"), garment_path("002888_1.jpg")):
+        garment = prepare_garment(path)
+        image, mask = (np.asarray(a) for a in garment.crop(size))
+        mask = mask >= 128
+        inside = garment.inner_back_mask(size) > 0.5
+        assert 0.015 < (inside & mask).sum() / mask.sum() < 0.08, path.name  # 0.024, 0.050, 0.069
+        ys, xs = np.nonzero(inside)
+        columns = np.nonzero(mask.any(0))[0]
+        assert abs((xs.min() + xs.max()) / 2 - (columns[0] + columns[-1]) / 2) < 0.05 * (columns[-1] - columns[0])
+        assert 0.25 < (xs.max() - xs.min()) / (columns[-1] - columns[0]) < 0.6, path.name  # the neckline's width
+        grey = image.mean(2)
+        middle = (columns[0] + columns[-1]) // 2
+        bottom = np.nonzero(inside[:, middle])[0].max()
+        front = grey[bottom + 8:bottom + 20, middle - 5:middle + 5]
+        assert np.median(grey[inside & mask]) < np.median(front), path.name  # the inside in the shade
+    for name in ("000482_1.jpg", "003119_1.jpg"):
+        assert not (prepare_garment(garment_path(name)).inner_back_mask(size) > 0.5).any(), name
