@@ -25,6 +25,7 @@ DETECT_MAX_SIDE = 1024  # the first, whole-photo detection runs on a copy at mos
 # the parser's scales where the labels are the product and time matters less (vton parse, prepare): mirror-averaged
 # at these three it meets every IoU target of the parsing issue, at three times the network's time
 OFFLINE_PARSE_SCALES = (1.0, 0.875, 1.125)
+NECK_RIM = 0.003  # of the height: the neck's pixels this close to the old upper garment are the garment's edge
 # How VITON frames its persons, in network pixels (medians over 497 held-out VITON photos, MediaPipe joints): the
 # neck joint 84 px below the top, the torso (neck to mid-hips) 118 px long, shoulders 78 px apart, the body centred;
 # the frame ends about half a torso below the hips (mid-thigh), the head's top touches the frame's top.
@@ -102,6 +103,12 @@ class PersonAnalysis:
             # a strap over the neck's skin is not head (the head is never changed)
             head = masks.head & ~cv2.dilate(leftovers.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
             neck = head & ~np.isin(labels, HEAD_LABELS)
+            # nor is the neck's rim along the old garment: the labels leave the garment's pale edge to the neck, and
+            # kept, it drew a grey line along the old neckline above skin drawn where the new garment is lower
+            r = max(1, round(NECK_RIM * height))
+            rim = neck & (cv2.dilate(masks.upper.astype(np.uint8), np.ones((2 * r + 1,) * 2, np.uint8)) > 0)
+            head, neck = head & ~rim, neck & ~rim
+            self._cache[("neck_rim", size)] = rim
             self._cache[("neck", size)] = cv2.GaussianBlur(neck.astype(np.float32), (0, 0), 1.0)
             upper, head = (cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0) for m in (upper, head))
         self._cache[size] = (upper, head)
@@ -112,6 +119,12 @@ class PersonAnalysis:
         soft (H, W) float32 in [0, 1]; None without the parser."""
         self.masks_in_window(size)
         return self._cache.get(("neck", size))
+
+    def neck_rim_in_window(self, size: tuple[int, int]) -> np.ndarray | None:
+        """(H, W) bool: the neck's (and a neckline's bare skin's) rim along the old upper garment, which
+        :meth:`masks_in_window` leaves out of the head (the garment's pale edge); None without the parser."""
+        self.masks_in_window(size)
+        return self._cache.get(("neck_rim", size))
 
     def wears_a_dress(self) -> bool:
         """Whether the old upper garment is a dress (:func:`vton.representation.wears_a_dress`, on the 256x192
