@@ -173,8 +173,12 @@ def test_parser_train_resume_evaluate_export(pairs_file, tmp_path, tiny_model_di
     assert (folder / "README.md").read_text().count("## Human parser") == 1
     with TryOnPipeline.from_pretrained(folder, device="cpu") as pipe:
         assert pipe.parser is not None and pipe.parser.config.widths[0] == 4
-    # two fine-tunes of the same weights export as their average
-    tuned = train.main(args(tmp_path / "tuned", "--init", str(whole), "--seed", "1", "--steps", "1"))
+    # two fine-tunes of the same weights export as their average; this one also distils the labels its start
+    # gives at three scales (mirror-averaged) into one
+    tuned = train.main(args(tmp_path / "tuned", "--init", str(whole), "--seed", "1", "--steps", "1",
+                            "--teacher", str(whole)))
+    distil = float(next(csv.DictReader((tuned / "log.csv").open()))["distil"])
+    assert 0 < distil < 10  # cross-entropy against the teacher's probabilities
     soup = export.main(["--parser", str(whole), str(tuned), "--out", str(tmp_path / "soup")])
     a, b = (train.load_trained(run, "parser").state_dict() for run in (whole, tuned))
     averaged = train.load_trained(soup, "parser").state_dict()

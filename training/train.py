@@ -111,6 +111,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hflip", action="store_true", help="mirror half of the pairs (parser: always on)")
     p.add_argument("--dice-weight", type=float, default=1.0, help="parser: weight of the soft Dice loss beside "
                                                                   "cross-entropy")
+    p.add_argument("--teacher", help="parser: distil this parser's labels at --teacher-scales (mirror-averaged, as "
+                                     "HumanParser.probabilities) into the one being trained, beside the dataset's")
+    p.add_argument("--teacher-scales", type=float, nargs="+", default=[1.0, 0.875, 1.125])
+    p.add_argument("--distil-weight", type=float, default=1.0,
+                   help="parser, with --teacher: weight of the cross-entropy against the teacher's probabilities")
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                    help="bf16 autocast or float32; auto: bf16 where the hardware has fast bf16 (CUDA, or a CPU "
                         "with AVX512-BF16/AMX), else fp32 (on an AVX2-only CPU bf16 convolutions are ~10x slower)")
@@ -329,6 +334,9 @@ def main(args: argparse.Namespace) -> Path:
 
     if args.stage == "parser":
         args.hflip = True  # mirrored photos with left/right labels swapped are always right
+    teacher = None
+    if args.stage == "parser" and args.teacher:  # its labels at several scales, learnt at one (the try-on's)
+        teacher = load_trained(args.teacher, "parser", device).eval().requires_grad_(False)
     gmm = load_trained(args.gmm, "gmm", device) if args.stage == "tom" else None
     if args.stage == "tom" and gmm is None:
         raise SystemExit("the TOM trains on warps of a trained GMM: pass --gmm")
@@ -374,6 +382,10 @@ def main(args: argparse.Namespace) -> Path:
                 losses = {"ce": F.cross_entropy(logits, batch["labels"])}
                 if args.dice_weight:
                     losses["dice"] = args.dice_weight * dice_loss(logits, batch["labels"])
+                if teacher is not None:
+                    with torch.no_grad():
+                        target = teacher.probabilities(batch["image"], True, tuple(args.teacher_scales))
+                    losses["distil"] = args.distil_weight * -(target * logits.log_softmax(1)).sum(1).mean()
             elif args.stage == "gmm":
                 grid, _ = model(batch["representation"], gmm_garment_input(batch, garment_input))
                 warped = warp(batch["garment"], grid, "border")
