@@ -191,3 +191,21 @@ def test_a_black_tee_whose_inside_is_black_too_hides_the_inside_seen_through_its
         assert np.median(grey[inside & mask]) < np.median(front), path.name  # the inside in the shade
     for name in ("000482_1.jpg", "003119_1.jpg"):
         assert not (prepare_garment(garment_path(name)).inner_back_mask(size) > 0.5).any(), name
+
+
+
+def test_the_inside_seen_through_a_neckline_spans_it_with_its_lit_sides():
+    """The red FILA tee's inside is darker in the middle and lit at its sides: the lit sides go with it (cut off,
+    they left a rectangular notch of neck in the worn collar), no deeper than the rest."""
+    from conftest import SHARED, require_shared
+
+    size = (384, 512)
+    garment = prepare_garment(require_shared(SHARED / "data" / "wild" / "garments") / "00126_00.jpg")
+    mask = np.asarray(garment.crop(size)[1]) >= 128
+    inside = garment.inner_back_mask(size) > 0.5
+    xs = np.nonzero(inside.any(0))[0]
+    columns = np.nonzero(mask.any(0))[0]
+    assert (xs[-1] - xs[0]) / (columns[-1] - columns[0]) > 0.25  # 0.28 (0.16 without its lit sides)
+    bottom = np.array([np.nonzero(inside[:, x])[0].max() for x in xs])
+    assert np.abs(np.diff(bottom)).max() <= 4  # 3 (12: the notch's sides)
+    assert 0.01 < (inside & mask).sum() / mask.sum() < 0.03  # 0.018

@@ -261,9 +261,16 @@ def inner_back(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
             continue
         lowest = np.where(region.any(0), height - 1 - region[::-1].argmax(0), -1)  # per column, -1 outside it
         front = mask & ~region & (rows > lowest + step) & (rows <= lowest + 4 * step) & (lowest >= 0)
-        if front.sum() < 10 or np.linalg.norm(np.median(lab[region], axis=0) - np.median(lab[front], axis=0)) \
-                < INNER_BACK_DELTA_E:
+        inside_lab, front_lab = (np.median(lab[m], axis=0) if m.any() else None for m in (region, front))
+        if front.sum() < 10 or np.linalg.norm(inside_lab - front_lab) < INNER_BACK_DELTA_E:
             continue
+        # the inside's lit parts at its sides, nearer its colour than the front's, go with it (cut off, they left
+        # a notch of neck in the collar)
+        nearer = mask & (np.linalg.norm(lab - inside_lab, axis=2) < np.linalg.norm(lab - front_lab, axis=2))
+        _, parts = cv2.connectedComponents((nearer | region).astype(np.uint8), connectivity=4)
+        grown = (parts == parts[y, middle]) & (rows <= lowest.max())  # sideways: never deeper than it was
+        if acceptable(grown) and (grown & ~region).sum() < 2 * region.sum():
+            lowest = np.where(grown.any(0), height - 1 - grown[::-1].argmax(0), -1)
         return mask & (rows <= lowest) & (lowest >= 0)
     return _shaded_inside(lab, mask, top, left, right, step, acceptable)
 
