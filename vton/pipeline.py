@@ -360,7 +360,10 @@ class TryOnPipeline:
                 # worn over the clothes the old top (an undershirt's collar), and over an old top being replaced the
                 # skin drawn as where the new garment uncovers it
                 inner = (warped_mask_hi - front).clamp(0, 1)
-                behind = ((labels == NECK_LABEL) & ~analysis.neck_rim_in_window(size)) | (old if over_clothes else False)
+                rim = analysis.neck_rim_in_window(size)  # the old top's pale edge: what is behind is the old top's
+                behind = (labels == NECK_LABEL) & ~rim
+                if over_clothes:
+                    behind |= old | rim
                 head = torch.maximum(head, inner * torch.from_numpy(behind.astype(np.float32)).to(dev)[None, None])
                 if not over_clothes:
                     comp_hi = comp_hi * (1 - inner)
