@@ -259,10 +259,11 @@ def inner_back(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
         region = parts == parts[y, middle]
         if not acceptable(region):
             continue
-        lowest = np.where(region.any(0), height - 1 - region[::-1].argmax(0), -1)  # per column, -1 outside it
-        front = mask & ~region & (rows > lowest + step) & (rows <= lowest + 4 * step) & (lowest >= 0)
-        inside_lab, front_lab = (np.median(lab[m], axis=0) if m.any() else None for m in (region, front))
-        if front.sum() < 10 or np.linalg.norm(inside_lab - front_lab) < INNER_BACK_DELTA_E:
+        lowest, front = _lowest_rows(region), _front_below(mask, region, step)
+        if front.sum() < 10:
+            continue
+        inside_lab, front_lab = np.median(lab[region], axis=0), np.median(lab[front], axis=0)
+        if np.linalg.norm(inside_lab - front_lab) < INNER_BACK_DELTA_E:
             continue
         # the inside's lit parts at its sides, nearer its colour than the front's, go with it (cut off, they left
         # a notch of neck in the collar)
@@ -270,7 +271,7 @@ def inner_back(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
         _, parts = cv2.connectedComponents((nearer | region).astype(np.uint8), connectivity=4)
         grown = (parts == parts[y, middle]) & (rows <= lowest.max())  # sideways: never deeper than it was
         if acceptable(grown) and (grown & ~region).sum() < 2 * region.sum():
-            lowest = np.where(grown.any(0), height - 1 - grown[::-1].argmax(0), -1)
+            lowest = _lowest_rows(grown)
         return mask & (rows <= lowest) & (lowest >= 0)
     return _shaded_inside(lab, mask, top, left, right, step, acceptable)
 
@@ -306,8 +307,7 @@ def _shaded_inside(lab: np.ndarray, mask: np.ndarray, top: np.ndarray, left: int
                 or abs((xs[0] + xs[-1]) / 2 - middle) > SHADE_CENTRED * width \
                 or (region & outside & below_top).sum() > 2 * step or max(top[xs[0]], top[xs[-1]]) > top[middle]:
             continue
-        lowest = np.where(region.any(0), height - 1 - region[::-1].argmax(0), -1)
-        front = mask & ~region & (rows > lowest + step) & (rows <= lowest + 4 * step) & (lowest >= 0)
+        lowest, front = _lowest_rows(region), _front_below(mask, region, step)
         if front.sum() < 10:
             continue
         inside_l, front_l = np.median(lightness[region]), np.median(lightness[front])
@@ -332,6 +332,19 @@ def _shaded_inside(lab: np.ndarray, mask: np.ndarray, top: np.ndarray, left: int
         bottom[columns] = np.minimum(curve, lowest[columns] + step)
         return mask & (rows <= bottom)
     return none
+
+
+def _lowest_rows(region: np.ndarray) -> np.ndarray:
+    """(W,) int: the lowest row of ``region`` ((H, W) bool) in each column, -1 in columns outside it."""
+    return np.where(region.any(0), region.shape[0] - 1 - region[::-1].argmax(0), -1)
+
+
+def _front_below(mask: np.ndarray, region: np.ndarray, step: int) -> np.ndarray:
+    """(H, W) bool: the garment's front just below an inside ``region``, from ``step`` to 4 ``step`` rows under
+    its lowest row in each of its columns (what the inside is told apart from)."""
+    lowest = _lowest_rows(region)
+    rows = np.arange(mask.shape[0])[:, None]
+    return mask & ~region & (rows > lowest + step) & (rows <= lowest + 4 * step) & (lowest >= 0)
 
 
 def _above_front_collar(trim: np.ndarray, y: int, middle: int, step: int, deepest: int) -> np.ndarray | None:
