@@ -153,12 +153,13 @@ def _side_gaps(garment: np.ndarray, old: np.ndarray, reach: int) -> dict[str, tu
         first = np.argmax(garment if side == "left" else garment[:, ::-1], 1)
         edge = np.where(has, first if side == "left" else width - 1 - first, 0)
         gap = np.zeros(height, np.int32)
-        open_rows = has.copy()
-        for k in range(1, reach + 1):
-            x = edge + step * k
-            open_rows &= (x >= 0) & (x < width)
-            open_rows[open_rows] = old[rows[open_rows], x[open_rows]]
-            gap[open_rows] = k
+        if reach > 0 and has.any():  # the old garment at 1..reach px past the edge, in one gather; the gap is its
+            # first run
+            x = edge[has, None] + step * np.arange(1, reach + 1)[None, :]
+            inside = (x >= 0) & (x < width)
+            past = np.zeros(x.shape, bool)
+            past[inside] = old[np.broadcast_to(rows[has, None], x.shape)[inside], x[inside]]
+            gap[has] = np.logical_and.accumulate(past, axis=1).sum(1)
         out[side] = (edge, gap)
     return out
 
@@ -402,34 +403,39 @@ def _stretch_rows(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, allo
             ramp = np.maximum(np.maximum.accumulate(gap + slope) - slope,
                               np.maximum.accumulate((gap - slope)[::-1])[::-1] + slope)
             gap[~ok] = np.minimum(measured, np.floor(ramp)).astype(gap.dtype)[~ok]
-    rows = np.nonzero((gaps["left"][1] > 0) | (gaps["right"][1] > 0))[0]
     added = np.zeros((rows_count, width), bool)
-    if rows.size == 0:
-        return grid, added
-    # only the rows that move: the source column of every target column
-    xs = np.tile(np.arange(width, dtype=np.float32), (rows.size, 1))
-    source = xs.copy()
-    moved = np.zeros(xs.shape, bool)
+    out = grid.clone()
     for side, (edge, gap) in gaps.items():
         # the gap varies smoothly down the side (no jagged outline): a row moves at most 1 px more than its
         # neighbourhood's mean, never past the outline it measured
         gap = np.minimum(gap, cv2.GaussianBlur(gap.astype(np.float32)[:, None], (1, 0), 0, sigmaY=reach / 4)[:, 0] + 1)
+        rows = np.nonzero(gap > 0)[0]
+        if rows.size == 0:
+            continue
         e, g = edge[rows].astype(np.float32)[:, None], gap[rows][:, None]
+        # only the columns a side's stretch can reach (a fraction of the width: most of the time of a try-on's fit
+        # was spent on the rest)
         if side == "left":  # target [e - g, e + strip) samples source [e, e + strip)
-            span = (g > 0) & (xs >= e - g) & (xs < e + strip)
-            source = np.where(span, e + (xs - (e - g)) * strip / (strip + g), source)
-            moved |= span & (xs < e)
+            c0, c1 = max(0, int((e - g).min())), min(width, int((e + strip).max()) + 1)
+            xs = np.arange(c0, c1, dtype=np.float32)[None, :]
+            span = (xs >= e - g) & (xs < e + strip)
+            source = np.where(span, e + (xs - (e - g)) * strip / (strip + g), xs)
+            added[rows, c0:c1] |= span & (xs < e)
         else:  # target (e - strip, e + g] samples source (e - strip, e]
-            span = (g > 0) & (xs > e - strip) & (xs <= e + g)
-            source = np.where(span, e - (e + g - xs) * strip / (strip + g), source)
-            moved |= span & (xs > e)
-    added[rows] = moved
-    # the grid at the fractional source columns (linear along x)
-    x0 = np.clip(np.floor(source), 0, width - 1).astype(np.int64)
-    x1 = np.minimum(x0 + 1, width - 1)
-    frac = torch.from_numpy(source - x0).to(grid)[..., None]
-    index = torch.from_numpy(rows).to(grid.device)[:, None]
-    x0, x1 = torch.from_numpy(x0).to(grid.device), torch.from_numpy(x1).to(grid.device)
-    out = grid.clone()
-    out[0, index[:, 0]] = grid[0, index, x0] * (1 - frac) + grid[0, index, x1] * frac
+            c0, c1 = max(0, int((e - strip).min())), min(width, int((e + g).max()) + 1)
+            xs = np.arange(c0, c1, dtype=np.float32)[None, :]
+            span = (xs > e - strip) & (xs <= e + g)
+            source = np.where(span, e - (e + g - xs) * strip / (strip + g), xs)
+            added[rows, c0:c1] |= span & (xs > e)
+        # the grid at the fractional source columns (linear along x), written where the side's span is (the other
+        # side's, written before, stays)
+        x0 = np.clip(np.floor(source), 0, width - 1).astype(np.int64)
+        x1 = np.minimum(x0 + 1, width - 1)
+        frac = torch.from_numpy(source - x0).to(grid)[..., None]
+        index = torch.from_numpy(rows).to(grid.device)[:, None]
+        x0, x1 = torch.from_numpy(x0).to(grid.device), torch.from_numpy(x1).to(grid.device)
+        sampled = grid[0, index, x0] * (1 - frac) + grid[0, index, x1] * frac
+        band = out[0, index, torch.arange(c0, c1, device=grid.device)[None, :]]
+        out[0, index, torch.arange(c0, c1, device=grid.device)[None, :]] = torch.where(
+            torch.from_numpy(span).to(grid.device)[..., None], sampled, band)
     return out, added

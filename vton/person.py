@@ -15,8 +15,8 @@ from .errors import InputError
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing, load_image
 from .pose import COCO18_CORRECTION, PersonDetection, PersonDetector, face_oval_indices
 from .parsing import HumanParser, fill_garment_holes, labels_at_photo, labels_in_window
-from .representation import (HEAD_LABELS, PersonMasks, head_mask, lower_body_mask, masks_from_labels,
-                             person_representation, smooth_mask, wears_a_dress)
+from .representation import (HEAD_LABELS, PersonMasks, dress_below_waist_as_skirt, head_mask, lower_body_mask,
+                             masks_from_labels, person_representation, smooth_mask, wears_a_dress)
 from .fit import armpit_row
 from .leftovers import garment_leftovers
 from .skin import body_model, skin_colour, under_old_garment
@@ -182,6 +182,16 @@ class PersonAnalysis:
         if key not in self._cache:
             window = np.asarray(self.framing.crop(self.photo, size))
             self._cache[key] = (window, labels_in_window(self.parse, window), self._keypoints_in_window(size))
+        return self._cache[key]
+
+    def skirt_labels_in_window(self, size: tuple[int, int]) -> np.ndarray:
+        """The window's labels (:meth:`window`) with a dress below the waist relabelled skirt
+        (:func:`vton.representation.dress_below_waist_as_skirt`, what a top replacing the old one leaves), cached:
+        the same for every garment tried on."""
+        key = ("skirt_labels", size)
+        if key not in self._cache:
+            _, labels, keypoints = self.window(size)
+            self._cache[key] = dress_below_waist_as_skirt(labels, keypoints)
         return self._cache[key]
 
     def _keypoints_in_window(self, size: tuple[int, int]) -> np.ndarray:

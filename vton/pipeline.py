@@ -27,8 +27,8 @@ from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
-from .representation import NECK_LABEL, dress_below_waist_as_skirt
-from .skin import (SLIVER_WIDTH, bare_torso, in_skin_tone, nearest_background, skin_nearby, slivers,
+from .representation import NECK_LABEL
+from .skin import (SLIVER_WIDTH, bare_torso, box_around, in_skin_tone, nearest_background, skin_nearby, slivers,
                    torso_shading)
 from .sleeves import lay_sleeves
 from .tom import TOM, change_alpha, compose
@@ -287,7 +287,7 @@ class TryOnPipeline:
             # replacing a top, a dress below the waist is a skirt that stays (the parser half-labels trousers or
             # a skirt "dress", and the garment's hem was forced over them along that label, ragged); worn over a
             # dress (below), the garment shows its whole length over it
-            comp_hi = shown_cover(dress_below_waist_as_skirt(labels, keypoints))
+            comp_hi = shown_cover(analysis.skirt_labels_in_window(size))
 
         def fitted(grid: torch.Tensor, added: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
             # the warped mask and composition mask of a fitted grid: the pixels it added are the garment's
@@ -443,7 +443,12 @@ def _eroded(mask: torch.Tensor, radius: int) -> torch.Tensor:
 def _inpainted(image: torch.Tensor, mask: np.ndarray) -> torch.Tensor:
     """(1, 3, H, W) in [-1, 1] with the pixels of ``mask`` ((H, W) bool, grown by a pixel) filled in from around
     them (Telea); cost grows with the mask's area, which is thin straps and cuffs here."""
-    pixels = ((image[0].permute(1, 2, 0).cpu().numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
-    hole = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    box = box_around(mask, 8)  # Telea reads 3 px around the hole: the rest of the image is not needed (~4x faster)
+    if box is None:
+        return image
+    pixels = ((image[0, :, box[0], box[1]].permute(1, 2, 0).cpu().numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
+    hole = cv2.dilate(mask[box].astype(np.uint8), np.ones((3, 3), np.uint8))
     filled = cv2.inpaint(pixels, hole, 3, cv2.INPAINT_TELEA)
-    return torch.from_numpy(filled.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None].to(image.device)
+    out = image.clone()
+    out[0, :, box[0], box[1]] = torch.from_numpy(filled.astype(np.float32) / 127.5 - 1).permute(2, 0, 1).to(image.device)
+    return out
