@@ -522,6 +522,28 @@ def test_no_skin_halo_along_the_shoulders_of_a_garment_a_little_narrower_than_th
     assert skin.sum() < 40 and wall.mean() > 0.85  # 2 and 0.95; as skin, 404 and 0.52
 
 
+def test_no_skin_line_along_a_sleeve_a_little_narrower_than_the_old_one(default_pipeline):
+    """A wild photo of a woman in a grey tee, hands on her hips, a black tee whose sleeve lies a few pixels inside the
+    old sleeve's outline: the strip between them is the wall (vton.skin.slivers on the arms drawn under the old
+    sleeves), not the arm under it. Beyond the outer shoulder, of the changed pixels within 4 px outside the black
+    tee, 65 are warm (skin-coloured); drawn as arm, 143 were (a skin-coloured line along the sleeve)."""
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "07966_00.jpg")
+    tee = require_shared(SHARED / "data" / "wild" / "garments" / "03244_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    labels, image, _ = photo_skin(analysis)
+    keypoints = analysis.keypoints_in_photo()
+    result = np.asarray(default_pipeline(analysis, tee).image).astype(np.float32)
+
+    new = result.sum(-1) < 150  # the black tee
+    changed = np.abs(result - image).max(-1) > 12
+    ys, xs = np.mgrid[:labels.shape[0], :labels.shape[1]]
+    outer = (ys > keypoints[[2, 5], 1].min()) & (xs > keypoints[[2, 5], 0].max()) & ~np.isin(labels, [3, 14, 15])
+    edge = changed & ~new & (cv2.dilate(new.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0) & outer
+    warm = result[..., 0] - result[..., 2] > 15
+    assert edge.sum() > 120  # 197
+    assert (edge & warm).sum() < 100  # 65; drawn as arm, 143
+
+
 def test_the_skin_a_lower_neckline_bares_continues_the_neck_above_it(default_pipeline):
     """The same woman in a white V-necked top, a tee with a lower round neck: the chest it bares is drawn in the
     colour of the real skin near it (vton.skin.skin_nearby: the neck's, mostly), not one median colour of all the

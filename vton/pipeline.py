@@ -397,7 +397,19 @@ class TryOnPipeline:
             rendered_hi = torch.from_numpy(toned * 2 - 1).permute(2, 0, 1)[None].to(dev)
         under = analysis.under_garment(size)
         if under is not None:  # the person's skin and the background where the old garment was, drawn sharp
-            image, weight = (torch.from_numpy(a).to(dev) for a in under)
+            image, weight = under
+            # a strip of an old sleeve a few pixels wide between the new garment and the wall is the wall, not the
+            # arm under it: drawn as arm, it was a skin-coloured line along the new sleeve's outline
+            window, labels, _ = analysis.window(size)
+            old = upper[0, 0].cpu().numpy()
+            shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy()
+            background = (labels == 0) & (old < 0.05)
+            strip = slivers(weight * (1 - shown), shown, background, SLIVER_WIDTH * work_h)
+            if strip.any():
+                wall = nearest_background(window, background, strip, SLIVER_WIDTH * work_h)
+                image = image.copy()  # the drawing is cached with the person
+                image[strip] = wall[strip]
+            image, weight = (torch.from_numpy(a).to(dev) for a in (image, weight))
             weight = weight[None, None]
             rendered_hi = rendered_hi * (1 - weight) + (image.permute(2, 0, 1)[None] / 127.5 - 1) * weight
         tryon_hi = compose(warped_hi, rendered_hi, comp_hi * warped_mask_hi)
