@@ -435,7 +435,7 @@ def _stretch_rows(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, allo
         index = torch.from_numpy(rows).to(grid.device)[:, None]
         x0, x1 = torch.from_numpy(x0).to(grid.device), torch.from_numpy(x1).to(grid.device)
         sampled = grid[0, index, x0] * (1 - frac) + grid[0, index, x1] * frac
-        band = out[0, index, torch.arange(c0, c1, device=grid.device)[None, :]]
-        out[0, index, torch.arange(c0, c1, device=grid.device)[None, :]] = torch.where(
-            torch.from_numpy(span).to(grid.device)[..., None], sampled, band)
+        columns = torch.arange(c0, c1, device=grid.device)[None, :]
+        out[0, index, columns] = torch.where(torch.from_numpy(span).to(grid.device)[..., None], sampled,
+                                             out[0, index, columns])
     return out, added

@@ -28,8 +28,8 @@ from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
 from .representation import NECK_LABEL
-from .skin import (SLIVER_WIDTH, bare_torso, box_around, in_skin_tone, nearest_background, skin_nearby, slivers,
-                   torso_shading)
+from .skin import (SLIVER_WIDTH, bare_torso, box_around, in_skin_tone, skin_nearby, torso_shading,
+                   wall_in_slivers)
 from .sleeves import lay_sleeves
 from .tom import TOM, change_alpha, compose
 from .tps import upsample_grid
@@ -377,36 +377,28 @@ class TryOnPipeline:
         leftovers = analysis.leftovers_in_window(size)
         if leftovers is not None and leftovers.any():  # the TOM copies the straps it sees: draw what surrounds them
             rendered_hi = _inpainted(rendered_hi, leftovers)
-        torso_skin = analysis.torso_skin(size)
-        if torso_skin is not None:  # the bare skin the TOM draws on the torso, in the person's skin tone
-            torso, colour = torso_skin
+        torso_skin, under = analysis.torso_skin(size), analysis.under_garment(size)
+        if torso_skin is not None or under is not None:  # (both come from the parse)
+            window, labels, keypoints = analysis.window(size)
             shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy()
             old = upper[0, 0].cpu().numpy()
+        if torso_skin is not None:  # the bare skin the TOM draws on the torso, in the person's skin tone
+            torso, colour = torso_skin
             weight = bare_torso(torso, old, shown, first_row)
             # a thin strip between the new garment and the background is the wall, not skin (a halo)
-            window, labels, keypoints = analysis.window(size)
-            background = (labels == 0) & (old < 0.05)
-            sliver = slivers(weight, shown, background, SLIVER_WIDTH * work_h)
+            sliver, wall = wall_in_slivers(window, labels, weight, old, shown, SLIVER_WIDTH * work_h)
             weight = weight * ~sliver
             shading = torso_shading(torso & (labels > 0), keypoints)
             colour = skin_nearby(window, labels, old > 0.5, weight > 1e-3, colour, shading)
             toned = in_skin_tone(((rendered_hi[0].permute(1, 2, 0).cpu().numpy() + 1) / 2), weight, colour)
-            if sliver.any():
-                wall = nearest_background(window, background, sliver, SLIVER_WIDTH * work_h)
-                toned[sliver] = wall[sliver] / 255
+            toned[sliver] = wall[sliver] / 255
             rendered_hi = torch.from_numpy(toned * 2 - 1).permute(2, 0, 1)[None].to(dev)
-        under = analysis.under_garment(size)
         if under is not None:  # the person's skin and the background where the old garment was, drawn sharp
             image, weight = under
-            # a strip of an old sleeve a few pixels wide between the new garment and the wall is the wall, not the
-            # arm under it: drawn as arm, it was a skin-coloured line along the new sleeve's outline
-            window, labels, _ = analysis.window(size)
-            old = upper[0, 0].cpu().numpy()
-            shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy()
-            background = (labels == 0) & (old < 0.05)
-            strip = slivers(weight * (1 - shown), shown, background, SLIVER_WIDTH * work_h)
+            # so is a strip of an old sleeve between the new sleeve and the wall: drawn as the arm under it, it was
+            # a skin-coloured line along the new sleeve's outline
+            strip, wall = wall_in_slivers(window, labels, weight * (1 - shown), old, shown, SLIVER_WIDTH * work_h)
             if strip.any():
-                wall = nearest_background(window, background, strip, SLIVER_WIDTH * work_h)
                 image = image.copy()  # the drawing is cached with the person
                 image[strip] = wall[strip]
             image, weight = (torch.from_numpy(a).to(dev) for a in (image, weight))
@@ -455,7 +447,7 @@ def _eroded(mask: torch.Tensor, radius: int) -> torch.Tensor:
 def _inpainted(image: torch.Tensor, mask: np.ndarray) -> torch.Tensor:
     """(1, 3, H, W) in [-1, 1] with the pixels of ``mask`` ((H, W) bool, grown by a pixel) filled in from around
     them (Telea); cost grows with the mask's area, which is thin straps and cuffs here."""
-    box = box_around(mask, 8)  # Telea reads 3 px around the hole: the rest of the image is not needed (~4x faster)
+    box = box_around(mask, 8)  # Telea reads 3 px around the hole: the rest of the image is not needed
     if box is None:
         return image
     pixels = ((image[0, :, box[0], box[1]].permute(1, 2, 0).cpu().numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)

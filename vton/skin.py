@@ -249,6 +249,23 @@ def slivers(bare: np.ndarray, shown: np.ndarray, background: np.ndarray, width: 
     return out
 
 
+def wall_in_slivers(window: np.ndarray, labels: np.ndarray, bare: np.ndarray, old: np.ndarray, shown: np.ndarray,
+                    width: float) -> tuple[np.ndarray, np.ndarray]:
+    """The strips of ``bare`` at most ``width`` px wide between the new garment and the photo's background
+    (:func:`slivers`), and ``window`` with each of their pixels the nearest background pixel's colour
+    (:func:`nearest_background`): what is drawn there instead of skin.
+
+    Args:
+        window: (H, W, 3) uint8; labels: (H, W) uint8 LIP labels; bare: (H, W) float32 where skin would be drawn;
+        old: (H, W) float32 in [0, 1] the old garment; shown: (H, W) float32 in [0, 1] the new garment.
+    Returns:
+        (strip (H, W) bool, wall (H, W, 3) uint8).
+    """
+    background = (labels == 0) & (old < 0.05)  # clear of the old garment's soft edge
+    strip = slivers(bare, shown, background, width)
+    return strip, (nearest_background(window, background, strip, width) if strip.any() else window)
+
+
 def nearest_background(image: np.ndarray, background: np.ndarray, region: np.ndarray,
                        reach: float) -> np.ndarray:
     """``image`` ((H, W, 3)) with each pixel of ``region`` ((H, W) bool) the colour of the nearest pixel of
