@@ -188,6 +188,27 @@ def test_parser_train_resume_evaluate_export(pairs_file, tmp_path, tiny_model_di
             assert torch.allclose(averaged[key], (a[key] + b[key]) / 2, atol=1e-6), key
 
 
+def test_completed_parses_train_the_parser_without_mediapipe(pairs_file, tmp_path):
+    """write_completed writes the labels ParsingDataset completes with MediaPipe's masks, so a machine without
+    MediaPipe (a GPU box) trains on the same targets with --parse-completed; completing them again would not."""
+    from training.parsing_data import ParsingDataset, write_completed
+
+    cache, data = tmp_path / "cache", tmp_path / "data"
+    written = write_completed(VITON, "train", pairs_file, cache, data)
+    here = ParsingDataset(VITON, "train", pairs_file, settings=None, cache_dir=cache)
+    there = ParsingDataset(data, "train", pairs_file, settings=None, completed=True)
+    assert written == len(here) == len(there) > 0
+    for i in range(len(here)):
+        assert torch.equal(here[i]["labels"], there[i]["labels"]) and torch.equal(here[i]["image"], there[i]["image"])
+    twice = ParsingDataset(data, "train", pairs_file, settings=None)  # the labels grow into the background
+    assert sum(int((twice[i]["labels"] != there[i]["labels"]).sum()) for i in range(len(there))) > 0
+    run = train.main(train.parse_args([
+        "parser", "--dataroot", str(data), "--split", "train", "--pairs", str(pairs_file), "--out", str(tmp_path / "r"),
+        "--parser-width", "4", "--batch-size", "2", "--workers", "0", "--steps", "2", "--cache-dir", "",
+        "--parse-completed"]))
+    assert (run / "model" / "model.safetensors").is_file() and not list(tmp_path.glob("r/**/*.npz"))
+
+
 def test_uncover_makes_the_tom_draw_what_a_smaller_garment_uncovers(pairs_file, tmp_path):
     """--uncover: the region the try-on changes grows from the worn garment to everything the TOM does not see
     (arms, bare skin) plus a band of the trousers or skirt under the hem; the TOM's input and the photo stay."""

@@ -111,6 +111,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hflip", action="store_true", help="mirror half of the pairs (parser: always on)")
     p.add_argument("--dice-weight", type=float, default=1.0, help="parser: weight of the soft Dice loss beside "
                                                                   "cross-entropy")
+    p.add_argument("--parse-completed", action="store_true",
+                   help="parser: the image-parse files are already completed (training.parsing_data.complete_parse "
+                        "with MediaPipe's masks, written where MediaPipe runs): read as they are, for a GPU machine "
+                        "without MediaPipe; pass --cache-dir ''")
     p.add_argument("--teacher", help="parser: distil this parser's labels at --teacher-scales (mirror-averaged, as "
                                      "HumanParser.probabilities) into the one being trained, beside the dataset's")
     p.add_argument("--teacher-scales", type=float, nargs="+", default=[1.0, 0.875, 1.125])
@@ -281,7 +285,8 @@ def main(args: argparse.Namespace) -> Path:
     # 1. data: rank 0 builds the detection cache first, the others then read it
     def make_dataset():
         if args.stage == "parser":
-            return ParsingDataset(args.dataroot, args.split, args.pairs, seed=args.seed, cache_dir=args.cache_dir)
+            return ParsingDataset(args.dataroot, args.split, args.pairs, seed=args.seed, cache_dir=args.cache_dir,
+                                  completed=args.parse_completed)
         human_parser = load_trained(args.parse_with, "parser") if args.parse_with else None
         return VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
                             garment_masks=args.garment_masks, with_lower_body=args.stage == "tom", parser=human_parser,
