@@ -15,8 +15,8 @@ from .errors import InputError
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing, load_image
 from .pose import COCO18_CORRECTION, PersonDetection, PersonDetector, face_oval_indices
 from .parsing import HumanParser, fill_garment_holes, labels_at_photo, labels_in_window
-from .representation import (HEAD_LABELS, PersonMasks, dress_below_waist_as_skirt, head_mask, lower_body_mask,
-                             masks_from_labels, person_representation, smooth_mask, wears_a_dress)
+from .representation import (HEAD_LABELS, NECK_LABEL, PersonMasks, dress_below_waist_as_skirt, head_mask,
+                             lower_body_mask, masks_from_labels, person_representation, smooth_mask, wears_a_dress)
 from .fit import armpit_row
 from .leftovers import garment_leftovers
 from .skin import body_model, skin_colour, under_old_garment
@@ -106,7 +106,14 @@ class PersonAnalysis:
             # nor is the neck's rim along the old garment: the labels leave the garment's pale edge to the neck, and
             # kept, it drew a grey line along the old neckline above skin drawn where the new garment is lower
             r = max(1, round(NECK_RIM * height))
-            rim = neck & (cv2.dilate(masks.upper.astype(np.uint8), np.ones((2 * r + 1,) * 2, np.uint8)) > 0)
+            skin = neck | (labels == NECK_LABEL)  # with a neckline's bare skin, which the head may leave out
+            near = cv2.dilate(masks.upper.astype(np.uint8), np.ones((2 * r + 1,) * 2, np.uint8)) > 0
+            # nor are its frayed bits beyond (thinner than the rim): the labels, refined on the photo, mix the neck
+            # into a pale stitching of the old collar, and kept, it showed as grey squiggles in the skin drawn below
+            away = skin & ~near
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+            frayed = away & ~cv2.morphologyEx(away.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
+            rim = (skin & near) | frayed
             head, neck = head & ~rim, neck & ~rim
             self._cache[("neck_rim", size)] = rim
             self._cache[("neck", size)] = cv2.GaussianBlur(neck.astype(np.float32), (0, 0), 1.0)

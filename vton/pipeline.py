@@ -28,8 +28,8 @@ from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
 from .representation import NECK_LABEL
-from .skin import (SLIVER_WIDTH, bare_torso, box_around, in_skin_tone, skin_nearby, torso_shading,
-                   wall_in_slivers)
+from .skin import (SKIN_LABELS, SLIVER_WIDTH, bare_torso, box_around, continue_real_skin, in_skin_tone, skin_nearby,
+                   torso_shading, wall_in_slivers)
 from .sleeves import lay_sleeves
 from .tom import TOM, change_alpha, compose
 from .tps import upsample_grid
@@ -365,8 +365,9 @@ class TryOnPipeline:
                 if over_clothes:
                     behind |= old | rim
                 head = torch.maximum(head, inner * torch.from_numpy(behind.astype(np.float32)).to(dev)[None, None])
-                if not over_clothes:
-                    comp_hi = comp_hi * (1 - inner)
+                if not over_clothes:  # the garment shows where its front does (comp * (1 - inner) left the
+                    # inside's soft top edge at a quarter of its colour: a thin line across the skin drawn below it)
+                    comp_hi = comp_hi * (front / warped_mask_hi.clamp(min=1e-6)).clamp(0, 1)
         if analysis.parse is not None and garment.long_sleeves():  # laid along the arms (see vton.sleeves)
             _, labels, keypoints = analysis.window(size)
             warped_hi, warped_mask_hi, comp_hi = lay_sleeves(garment.long_sleeves(), keypoints, labels, grid_hi,
@@ -391,6 +392,10 @@ class TryOnPipeline:
             shading = torso_shading(torso & (labels > 0), keypoints)
             colour = skin_nearby(window, labels, old > 0.5, weight > 1e-3, colour, shading)
             toned = in_skin_tone(((rendered_hi[0].permute(1, 2, 0).cpu().numpy() + 1) / 2), weight, colour)
+            # meeting the photo's own skin (a neckline drawn below the real neck) without a step
+            changed = alpha[0, 0].cpu().numpy()
+            toned = continue_real_skin(toned, window, changed * (1 - shown),
+                                       (changed < 0.5) & np.isin(labels, SKIN_LABELS))
             toned[sliver] = wall[sliver] / 255
             rendered_hi = torch.from_numpy(toned * 2 - 1).permute(2, 0, 1)[None].to(dev)
         if under is not None:  # the person's skin and the background where the old garment was, drawn sharp

@@ -37,6 +37,13 @@ INPAINT_SCALE = 4  # the background is inpainted at 1/4 of the resolution (it is
 # a strip of the old garment at most this wide (fraction of the height) between the new garment and the background
 # is background, not bare skin: the new garment's shoulder is the body's, a few pixels inside the old one's outline
 SLIVER_WIDTH = 0.012
+# drawn skin meeting the photo's own skin (continue_real_skin): the colours either side are compared over bands this
+# wide, averaged along the seam over this much, and the difference fades into the drawn skin over this distance
+# (all fractions of the height)
+SEAM_WIDTH = 0.006
+SEAM_ALONG = 0.02
+SEAM_FADE = 0.03
+SEAM_COLOUR = 30.0  # RGB distance (0-255) from the drawn skin's colour at the seam within which a pixel is skin
 
 
 def body_model(keypoints: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -319,6 +326,61 @@ def skin_nearby(photo: np.ndarray, labels: np.ndarray, exclude: np.ndarray, regi
     if shading is not None:
         tight = box_around(region, 0)
         out[tight] *= shading[tight][..., None]
+    return out
+
+
+def continue_real_skin(drawn: np.ndarray, photo: np.ndarray, shows: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """The drawn skin's colours shifted to meet the photo's own skin without a step where they touch (a neckline
+    drawn below the real neck, the old collar's shadow above it), the shift fading away from that seam.
+
+    The drawn skin's colour comes from the photo's skin a little away from the old garment (:func:`skin_nearby`)
+    with the TOM's shading: a few levels lighter or darker than the real skin right at the seam, and the eye finds
+    the step as a line along the old neckline.
+
+    Args:
+        drawn: (H, W, 3) float32 RGB in [0, 1], the try-on's drawing; photo: (H, W, 3) uint8.
+        shows: (H, W) float32 in [0, 1] how much of the drawing shows; real: (H, W) bool where the photo's own
+            skin shows.
+    Returns:
+        (H, W, 3) float32 RGB in [0, 1]: ``drawn`` changed where it shows only.
+    """
+    height = shows.shape[0]
+    region = shows > 0.5
+    box = box_around(region, SEAM_FADE * height * 2)
+    if box is None or not real[box].any():
+        return drawn
+    (y0, y1), (x0, x1) = (box[0].start, box[0].stop), (box[1].start, box[1].stop)
+    scale = int(np.clip(height // 128, 1, INPAINT_SCALE))  # smooth: computed at 1/4 of the resolution
+    small = (max(1, (x1 - x0) // scale), max(1, (y1 - y0) // scale))
+    inside, outside = (cv2.resize(m[box].astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0.5
+                       for m in (region, real))  # (a neckline's drawn skin can be a strip a few pixels high)
+    band = max(1, round(SEAM_WIDTH * height / scale))
+    to_inside = cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, 3)
+    to_outside = cv2.distanceTransform((~outside).astype(np.uint8), cv2.DIST_L2, 3)
+    near_real, near_drawn = outside & (to_inside <= band), inside & (to_outside <= band)
+    if near_real.sum() < 2 or near_drawn.sum() < 2:
+        return drawn
+    sigma = SEAM_ALONG * height / scale
+
+    def local_mean(image: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        weight = cv2.GaussianBlur(where.astype(np.float32), (0, 0), sigma)
+        total = cv2.GaussianBlur(image * where[..., None], (0, 0), sigma)
+        return total / np.maximum(weight, 1e-6)[..., None], weight
+
+    real_mean, _ = local_mean(cv2.resize(photo[box].astype(np.float32) / 255, small, interpolation=cv2.INTER_AREA),
+                              near_real)
+    drawn_mean, _ = local_mean(cv2.resize(drawn[box], small, interpolation=cv2.INTER_AREA), near_drawn)
+    # the step measured along the seam, carried into the drawn skin and faded with the distance from the real skin
+    step, support = local_mean(np.concatenate([real_mean - drawn_mean, drawn_mean], -1) * near_drawn[..., None],
+                               near_drawn)
+    step *= (support > 1e-3)[..., None] * np.exp(-to_outside / (SEAM_FADE * height / scale))[..., None]
+    step = cv2.resize(step, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    # only what is drawn as skin moves (the seam's drawn colour, give or take SEAM_COLOUR), not a white shirt or
+    # the wall drawn beside it: moved too, they took a skin-coloured cast
+    distance = np.linalg.norm(drawn[box] - step[..., 3:], axis=-1) * 255
+    skin_like = np.clip(2 - distance / SEAM_COLOUR, 0, 1)
+    out = drawn.copy()
+    out[box] = np.clip(drawn[box] + step[..., :3] * (shows[box] * skin_like)[..., None], 0, 1)
     return out
 
 
