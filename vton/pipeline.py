@@ -28,8 +28,8 @@ from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
 from .representation import NECK_LABEL
-from .skin import (SKIN_LABELS, SLIVER_WIDTH, bare_torso, box_around, continue_real_skin, in_skin_tone, skin_nearby,
-                   torso_shading, wall_in_slivers)
+from .skin import (SKIN_LABELS, SLIVER_WIDTH, bare_torso, box_around, continue_real_skin, garment_in_slivers,
+                   in_skin_tone, skin_nearby, torso_shading, wall_in_slivers)
 from .sleeves import lay_sleeves
 from .tom import TOM, change_alpha, compose
 from .tps import upsample_grid
@@ -409,6 +409,12 @@ class TryOnPipeline:
             image, weight = (torch.from_numpy(a).to(dev) for a in (image, weight))
             weight = weight[None, None]
             rendered_hi = rendered_hi * (1 - weight) + (image.permute(2, 0, 1)[None] / 127.5 - 1) * weight
+        if torso_skin is not None:  # a strip of the old top between the new garment's side and the arm is garment
+            strip, filled = garment_in_slivers(warped_hi[0].permute(1, 2, 0).cpu().numpy(), labels, old, shown,
+                                               SLIVER_WIDTH * work_h, first_row)
+            if strip.any():
+                where = torch.from_numpy(strip).to(dev)[None, None]
+                rendered_hi = torch.where(where, torch.from_numpy(filled).permute(2, 0, 1)[None].to(dev), rendered_hi)
         tryon_hi = compose(warped_hi, rendered_hi, comp_hi * warped_mask_hi)
         alpha_image = Image.fromarray((alpha[0, 0] * 255 + 0.5).clamp(0, 255).byte().cpu().numpy())
 

@@ -273,6 +273,26 @@ def wall_in_slivers(window: np.ndarray, labels: np.ndarray, bare: np.ndarray, ol
     return strip, (nearest_background(window, background, strip, width) if strip.any() else window)
 
 
+def garment_in_slivers(garment: np.ndarray, labels: np.ndarray, old: np.ndarray, shown: np.ndarray, width: float,
+                       first_row: int) -> np.ndarray:
+    """The strips of the old garment at most ``width`` px wide between the new garment's side and the arm, below the
+    armpits (:func:`slivers`): the new garment goes on across them (each pixel the colour of its nearest pixel).
+    Left to the TOM, which draws the old garment there (a top wraps around the body's side), they showed the old top
+    as a white or black line along the side, jagged where the side was stretched row by row.
+
+    Args:
+        garment: (H, W, 3) the new garment as warped (any dtype); labels: (H, W) uint8 LIP labels;
+        old: (H, W) float32 in [0, 1] the old garment; shown: (H, W) float32 in [0, 1] where the new garment shows;
+        first_row: the armpits' row (:func:`vton.fit.armpit_row`).
+    Returns:
+        (strip (H, W) bool, ``garment`` with the strip's pixels filled).
+    """
+    left = old * (1 - shown)
+    left[:first_row] = 0
+    strip = slivers(left, shown, np.isin(labels, ARM_LABELS), width) & (left > 0.5)
+    return strip, (nearest_background(garment, shown > 0.5, strip, width) if strip.any() else garment)
+
+
 def nearest_background(image: np.ndarray, background: np.ndarray, region: np.ndarray,
                        reach: float) -> np.ndarray:
     """``image`` ((H, W, 3)) with each pixel of ``region`` ((H, W) bool) the colour of the nearest pixel of
