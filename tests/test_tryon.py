@@ -586,3 +586,28 @@ def test_the_skin_a_lower_neckline_bares_meets_the_neck_without_a_seam(default_p
     drawn_side = drawn & (cv2.dilate(real.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0)
     assert real_side.sum() > 300 and drawn_side.sum() > 300  # 849, 900
     assert np.linalg.norm(result[real_side].mean(0) - result[drawn_side].mean(0)) < 8  # 1.6; before, 13.6
+
+
+def test_a_strip_of_the_old_top_between_the_new_garment_and_the_arm_is_the_garment(default_pipeline):
+    """On a held-out VITON person whose arms hang beside the body: a new garment 6 px narrower than the old top on
+    each side leaves strips of the old top between its sides and the arms. Below the armpits they take the
+    garment's colour (vton.skin.garment_in_slivers); the strips beside the background, the neckline and the hem
+    are left to the other rules."""
+    from vton.skin import garment_in_slivers
+
+    analysis = default_pipeline.analyze_person(PERSON)
+    size = (384, 512)
+    _, labels, _ = analysis.window(size)
+    old = np.isin(labels, LABEL_GROUPS["upper"]).astype(np.float32)
+    shown = cv2.erode(old, np.ones((1, 13), np.uint8))
+    garment = np.zeros((*labels.shape, 3), np.uint8)
+    garment[shown > 0.5] = (20, 40, 200)
+    first_row, width = analysis.armpit_row(size), 0.012 * size[1]
+    strip, filled = garment_in_slivers(garment, labels, old, shown, width, first_row)
+
+    arms = cv2.dilate(np.isin(labels, [3, 14, 15]).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    left = (old > 0.5) & (shown < 0.5)
+    assert strip.sum() > 100  # 292 of the 3,880 px the garment leaves
+    assert not strip[:first_row].any() and not (strip & ~left).any() and not (strip & ~arms).any()
+    assert (left & ~arms).sum() > 500  # 1,456 beside the background, the neckline, the hem: not the garment's
+    assert (filled[strip] == (20, 40, 200)).all()
