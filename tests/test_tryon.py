@@ -611,3 +611,28 @@ def test_a_strip_of_the_old_top_between_the_new_garment_and_the_arm_is_the_garme
     assert not strip[:first_row].any() and not (strip & ~left).any() and not (strip & ~arms).any()
     assert (left & ~arms).sum() > 500  # 1,456 beside the background, the neckline, the hem: not the garment's
     assert (filled[strip] == (20, 40, 200)).all()
+
+
+def test_a_piece_of_the_old_top_the_new_garment_rings_is_the_garment(default_pipeline):
+    """The same person, a new garment over the whole old top but for a hole below the armpits (where a piece of the
+    old top between a sleeve and the body is left): a small hole takes the garment's colour, not drawn skin
+    floating on the garment; one as large as a keyhole neckline stays for the skin rules."""
+    from vton.skin import HOLE_AREA, garment_in_slivers
+
+    analysis = default_pipeline.analyze_person(PERSON)
+    size = (384, 512)
+    _, labels, keypoints = analysis.window(size)
+    old = np.isin(labels, LABEL_GROUPS["upper"]).astype(np.float32)
+    first_row = analysis.armpit_row(size)
+    x, y = int(keypoints[[8, 11], 0].mean()), first_row + 60  # the middle of the torso below the armpits
+    for side, filled_expected in ((8, True), (int(np.sqrt(HOLE_AREA) * size[1]) + 4, False)):
+        shown = old.copy()
+        shown[y:y + side, x:x + side] = 0
+        garment = np.zeros((*labels.shape, 3), np.uint8)
+        garment[shown > 0.5] = (20, 40, 200)
+        strip, filled = garment_in_slivers(garment, labels, old, shown, 0.012 * size[1], first_row)
+        hole = (old > 0.5) & (shown < 0.5)
+        assert hole.sum() == side * side
+        assert (strip & hole).sum() == (hole.sum() if filled_expected else 0)
+        if filled_expected:
+            assert (filled[hole] == (20, 40, 200)).all()

@@ -43,6 +43,10 @@ SLIVER_WIDTH = 0.012
 SEAM_WIDTH = 0.006
 SEAM_ALONG = 0.02
 SEAM_FADE = 0.03
+# a piece of the old top below the armpits that the new garment rings (at least this share of the pixels around it)
+# and no larger than HOLE_AREA of the height squared is the new garment (garment_in_slivers)
+HOLE_RING = 0.9
+HOLE_AREA = 0.0025
 SEAM_COLOUR = 30.0  # RGB distance (0-255) from the drawn skin's colour at the seam within which a pixel is skin
 
 
@@ -290,7 +294,31 @@ def garment_in_slivers(garment: np.ndarray, labels: np.ndarray, old: np.ndarray,
     left = old * (1 - shown)
     left[:first_row] = 0
     strip = slivers(left, shown, np.isin(labels, ARM_LABELS), width) & (left > 0.5)
-    return strip, (nearest_background(garment, shown > 0.5, strip, width) if strip.any() else garment)
+    strip |= _holes_in(left > 0.5, shown > 0.5, HOLE_AREA * len(labels) ** 2)
+    reach = max(width, np.sqrt(HOLE_AREA) * len(labels))  # a hole's pixels lie this close to the garment around it
+    return strip, (nearest_background(garment, shown > 0.5, strip, reach) if strip.any() else garment)
+
+
+def _holes_in(region: np.ndarray, garment: np.ndarray, max_area: float) -> np.ndarray:
+    """(H, W) bool: the pieces of ``region`` of at most ``max_area`` px that the garment rings (at least
+    :data:`HOLE_RING` of the pixels around them): between a sleeve and the body, drawn as skin, a piece of the old
+    top read as a patch of skin floating on the new garment."""
+    box = box_around(region, 2)
+    out = np.zeros_like(region)
+    if box is None:
+        return out
+    count, parts = cv2.connectedComponents(region[box].astype(np.uint8), connectivity=8)
+    if count < 2:
+        return out
+    # the pixels around each piece: its label spread one pixel outwards (grey dilation), off the region
+    around = cv2.dilate(parts.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64) * ~region[box]
+    ring = np.bincount(around.ravel(), minlength=count)
+    ringed = np.bincount(around[garment[box]].ravel(), minlength=count)
+    area = np.bincount(parts.ravel(), minlength=count)
+    holes = (area <= max_area) & (ringed >= HOLE_RING * np.maximum(ring, 1)) & (ring > 0)
+    holes[0] = False
+    out[box] = holes[parts]
+    return out
 
 
 def nearest_background(image: np.ndarray, background: np.ndarray, region: np.ndarray,
