@@ -577,15 +577,15 @@ def test_the_skin_a_lower_neckline_bares_meets_the_neck_without_a_seam(default_p
 
     changed = np.abs(result - image).max(-1) > 12
     drawn = changed & (np.linalg.norm(result - tone, axis=-1) < 60)  # the skin drawn, in the person's tone
-    assert drawn.sum() > 5000  # 10,347
+    assert drawn.sum() > 5000  # 10,645
     near = cv2.dilate(drawn.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     pale = ~changed & near & (result.mean(-1) > tone.mean() + 40) & np.isin(labels, [5, 6, 7, 10])
     assert pale.sum() < 20  # 5; the stitching kept, 52
     real = ~changed & (labels == 10)  # the neck as photographed, and the drawn skin, within 4 px of each other
     real_side = real & (cv2.dilate(drawn.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0)
     drawn_side = drawn & (cv2.dilate(real.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0)
-    assert real_side.sum() > 300 and drawn_side.sum() > 300  # 849, 900
-    assert np.linalg.norm(result[real_side].mean(0) - result[drawn_side].mean(0)) < 8  # 1.6; before, 13.6
+    assert real_side.sum() > 300 and drawn_side.sum() > 300  # 861, 890
+    assert np.linalg.norm(result[real_side].mean(0) - result[drawn_side].mean(0)) < 8  # 2.1; before, 13.6
 
 
 def test_a_strip_of_the_old_top_between_the_new_garment_and_the_arm_is_the_garment(default_pipeline):

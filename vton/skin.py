@@ -421,14 +421,20 @@ def continue_real_skin(drawn: np.ndarray, photo: np.ndarray, shows: np.ndarray, 
     # the step measured along the seam, carried into the drawn skin and faded with the distance from the real skin
     step, support = local_mean(np.concatenate([real_mean - drawn_mean, drawn_mean], -1) * near_drawn[..., None],
                                near_drawn)
-    step *= (support > 1e-3)[..., None] * np.exp(-to_outside / (SEAM_FADE * height / scale))[..., None]
-    step = cv2.resize(step, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    fade = np.exp(-to_outside / (SEAM_FADE * height / scale)) * (support > 1e-3)
+    step, fade = (cv2.resize(a, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) for a in (step, fade))
     # only what is drawn as skin moves (the seam's drawn colour, give or take SEAM_COLOUR), not a white shirt or
     # the wall drawn beside it: moved too, they took a skin-coloured cast
     distance = np.linalg.norm(drawn[box] - step[..., 3:], axis=-1) * 255
-    skin_like = np.clip(2 - distance / SEAM_COLOUR, 0, 1)
+    weight = shows[box] * np.clip(2 - distance / SEAM_COLOUR, 0, 1)
+    # near the seam the TOM's own light and dark bands (its blur of the old collar, not shading) are smoothed away
+    # too: the mean alone left a pale ridge along the real skin
+    spread = SEAM_WIDTH * height
+    smooth = (cv2.GaussianBlur(drawn[box] * weight[..., None], (0, 0), spread)
+              / np.maximum(cv2.GaussianBlur(weight, (0, 0), spread), 1e-6)[..., None])
+    moved = drawn[box] + (smooth - drawn[box] + step[..., :3]) * fade[..., None]
     out = drawn.copy()
-    out[box] = np.clip(drawn[box] + step[..., :3] * (shows[box] * skin_like)[..., None], 0, 1)
+    out[box] = np.clip(drawn[box] + (moved - drawn[box]) * weight[..., None], 0, 1)
     return out
 
 
