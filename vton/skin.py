@@ -422,19 +422,27 @@ def continue_real_skin(drawn: np.ndarray, photo: np.ndarray, shows: np.ndarray, 
     step, support = local_mean(np.concatenate([real_mean - drawn_mean, drawn_mean], -1) * near_drawn[..., None],
                                near_drawn)
     fade = np.exp(-to_outside / (SEAM_FADE * height / scale)) * (support > 1e-3)
-    step, fade = (cv2.resize(a, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) for a in (step, fade))
+    near = cv2.resize((fade > 0.01).astype(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST) > 0
+    if not near.any():
+        return drawn
+    step, fade = (cv2.resize(a, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)[near] for a in (step, fade))
     # only what is drawn as skin moves (the seam's drawn colour, give or take SEAM_COLOUR), not a white shirt or
     # the wall drawn beside it: moved too, they took a skin-coloured cast
-    distance = np.linalg.norm(drawn[box] - step[..., 3:], axis=-1) * 255
-    weight = shows[box] * np.clip(2 - distance / SEAM_COLOUR, 0, 1)
+    here = drawn[box][near]
+    weight = shows[box][near] * np.clip(2 - np.linalg.norm(here - step[:, 3:], axis=-1) * 255 / SEAM_COLOUR, 0, 1)
     # near the seam the TOM's own light and dark bands (its blur of the old collar, not shading) are smoothed away
-    # too: the mean alone left a pale ridge along the real skin
-    spread = SEAM_WIDTH * height
-    smooth = (cv2.GaussianBlur(drawn[box] * weight[..., None], (0, 0), spread)
-              / np.maximum(cv2.GaussianBlur(weight, (0, 0), spread), 1e-6)[..., None])
-    moved = drawn[box] + (smooth - drawn[box] + step[..., :3]) * fade[..., None]
+    # too: the mean alone left a pale ridge along the real skin (smooth, so computed at the coarse scale)
+    skin = np.zeros(drawn[box].shape[:2], np.float32)
+    skin[near] = weight
+    skin = cv2.resize(skin, small, interpolation=cv2.INTER_AREA)
+    spread = SEAM_WIDTH * height / scale
+    smooth = (cv2.GaussianBlur(cv2.resize(drawn[box], small, interpolation=cv2.INTER_AREA) * skin[..., None], (0, 0),
+                               spread) / np.maximum(cv2.GaussianBlur(skin, (0, 0), spread), 1e-6)[..., None])
+    smooth = cv2.resize(smooth, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)[near]
+    moved = here + (smooth - here + step[:, :3]) * fade[:, None]
     out = drawn.copy()
-    out[box] = np.clip(drawn[box] + (moved - drawn[box]) * weight[..., None], 0, 1)
+    region_out = out[box]
+    region_out[near] = np.clip(here + (moved - here) * weight[:, None], 0, 1)
     return out
 
 
