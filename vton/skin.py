@@ -43,11 +43,11 @@ SLIVER_WIDTH = 0.012
 SEAM_WIDTH = 0.006
 SEAM_ALONG = 0.02
 SEAM_FADE = 0.03
+SEAM_COLOUR = 30.0  # RGB distance (0-255) from the drawn skin's colour at the seam within which a pixel is skin
 # a piece of the old top below the armpits that the new garment rings (at least this share of the pixels around it)
 # and no larger than HOLE_AREA of the height squared is the new garment (garment_in_slivers)
 HOLE_RING = 0.9
 HOLE_AREA = 0.0025
-SEAM_COLOUR = 30.0  # RGB distance (0-255) from the drawn skin's colour at the seam within which a pixel is skin
 
 
 def body_model(keypoints: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -278,7 +278,7 @@ def wall_in_slivers(window: np.ndarray, labels: np.ndarray, bare: np.ndarray, ol
 
 
 def garment_in_slivers(garment: np.ndarray, labels: np.ndarray, old: np.ndarray, shown: np.ndarray, width: float,
-                       first_row: int) -> np.ndarray:
+                       first_row: int) -> tuple[np.ndarray, np.ndarray]:
     """The strips of the old garment at most ``width`` px wide between the new garment's side and the arm, below the
     armpits (:func:`slivers`): the new garment goes on across them (each pixel the colour of its nearest pixel).
     Left to the TOM, which draws the old garment there (a top wraps around the body's side), they showed the old top
@@ -377,6 +377,15 @@ def skin_nearby(photo: np.ndarray, labels: np.ndarray, exclude: np.ndarray, regi
     return out
 
 
+def _local_mean(image: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` ((H, W, C)) averaged over ``weight`` ((H, W) bool or float) within a Gaussian of ``sigma`` px (a
+    normalised convolution), and the blurred weight (how much of it lies near each pixel)."""
+    weight = weight.astype(np.float32)
+    spread = cv2.GaussianBlur(weight, (0, 0), sigma)
+    total = cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma)
+    return total / np.maximum(spread, 1e-6)[..., None], spread
+
+
 def continue_real_skin(drawn: np.ndarray, photo: np.ndarray, shows: np.ndarray, real: np.ndarray) -> np.ndarray:
     """The drawn skin's colours shifted to meet the photo's own skin without a step where they touch (a neckline
     drawn below the real neck, the old collar's shadow above it), the shift fading away from that seam.
@@ -408,38 +417,32 @@ def continue_real_skin(drawn: np.ndarray, photo: np.ndarray, shows: np.ndarray, 
     near_real, near_drawn = outside & (to_inside <= band), inside & (to_outside <= band)
     if near_real.sum() < 2 or near_drawn.sum() < 2:
         return drawn
-    sigma = SEAM_ALONG * height / scale
-
-    def local_mean(image: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        weight = cv2.GaussianBlur(where.astype(np.float32), (0, 0), sigma)
-        total = cv2.GaussianBlur(image * where[..., None], (0, 0), sigma)
-        return total / np.maximum(weight, 1e-6)[..., None], weight
-
-    real_mean, _ = local_mean(cv2.resize(photo[box].astype(np.float32) / 255, small, interpolation=cv2.INTER_AREA),
-                              near_real)
-    drawn_mean, _ = local_mean(cv2.resize(drawn[box], small, interpolation=cv2.INTER_AREA), near_drawn)
-    # the step measured along the seam, carried into the drawn skin and faded with the distance from the real skin
-    step, support = local_mean(np.concatenate([real_mean - drawn_mean, drawn_mean], -1) * near_drawn[..., None],
-                               near_drawn)
+    along, full = SEAM_ALONG * height / scale, (x1 - x0, y1 - y0)
+    drawn_small = cv2.resize(drawn[box], small, interpolation=cv2.INTER_AREA)
+    real_mean, _ = _local_mean(cv2.resize(photo[box].astype(np.float32) / 255, small, interpolation=cv2.INTER_AREA),
+                               near_real, along)
+    drawn_mean, _ = _local_mean(drawn_small, near_drawn, along)
+    # the step measured along the seam (and the drawn colour there), carried into the drawn skin and faded with the
+    # distance from the real skin
+    carried, support = _local_mean(np.concatenate([real_mean - drawn_mean, drawn_mean], -1), near_drawn, along)
     fade = np.exp(-to_outside / (SEAM_FADE * height / scale)) * (support > 1e-3)
-    near = cv2.resize((fade > 0.01).astype(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST) > 0
+    near = cv2.resize((fade > 0.01).astype(np.uint8), full, interpolation=cv2.INTER_NEAREST) > 0
     if not near.any():
         return drawn
-    step, fade = (cv2.resize(a, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)[near] for a in (step, fade))
+    carried, fade = (cv2.resize(a, full, interpolation=cv2.INTER_LINEAR)[near] for a in (carried, fade))
+    step, seam_colour = carried[:, :3], carried[:, 3:]
     # only what is drawn as skin moves (the seam's drawn colour, give or take SEAM_COLOUR), not a white shirt or
     # the wall drawn beside it: moved too, they took a skin-coloured cast
     here = drawn[box][near]
-    weight = shows[box][near] * np.clip(2 - np.linalg.norm(here - step[:, 3:], axis=-1) * 255 / SEAM_COLOUR, 0, 1)
+    weight = shows[box][near] * np.clip(2 - np.linalg.norm(here - seam_colour, axis=-1) * 255 / SEAM_COLOUR, 0, 1)
     # near the seam the TOM's own light and dark bands (its blur of the old collar, not shading) are smoothed away
     # too: the mean alone left a pale ridge along the real skin (smooth, so computed at the coarse scale)
     skin = np.zeros(drawn[box].shape[:2], np.float32)
     skin[near] = weight
     skin = cv2.resize(skin, small, interpolation=cv2.INTER_AREA)
-    spread = SEAM_WIDTH * height / scale
-    smooth = (cv2.GaussianBlur(cv2.resize(drawn[box], small, interpolation=cv2.INTER_AREA) * skin[..., None], (0, 0),
-                               spread) / np.maximum(cv2.GaussianBlur(skin, (0, 0), spread), 1e-6)[..., None])
-    smooth = cv2.resize(smooth, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)[near]
-    moved = here + (smooth - here + step[:, :3]) * fade[:, None]
+    smooth, _ = _local_mean(drawn_small, skin, SEAM_WIDTH * height / scale)
+    smooth = cv2.resize(smooth, full, interpolation=cv2.INTER_LINEAR)[near]
+    moved = here + (smooth - here + step) * fade[:, None]
     out = drawn.copy()
     region_out = out[box]
     region_out[near] = np.clip(here + (moved - here) * weight[:, None], 0, 1)
