@@ -7,8 +7,8 @@ from PIL import Image
 from conftest import SHARED, VITON, require_shared, viton_pairs
 from training.dataset import read_openpose
 from vton.fit import (HEM_REACH, HEM_STRIP, LONG_GARMENT, SIDE_REACH, SIDE_STRIP, SLEEVE_REACH, armpit_row,
-                      body_below_head, close_sleeve_gaps, cover_arms, first_rows, length_ratio, lower_hem,
-                      raise_shoulders, widen_to_outline)
+                      body_below_head, close_sleeve_gaps, cover_arms, first_rows, length_ratio, lengthen_to_design,
+                      lower_hem, raise_shoulders, widen_to_outline)
 from vton.garment import prepare_garment
 from vton.representation import ARM_LABELS, GARMENT_LABELS
 from vton.skin import body_model
@@ -169,6 +169,43 @@ def test_a_cropped_garment_keeps_its_length():
     grid = identity_grid(1024, 768)
     lowered, added = lower_hem(grid, cropped, old, keypoints)
     assert not added.any() and torch.equal(lowered, grid)
+
+
+def test_a_garment_the_tom_hid_under_the_waistband_is_shown_down_to_its_own_hem():
+    """A VITON person's own top (down to row 867 of 1024, below the hips), shown only down to row 700, as when the TOM
+    keeps the trousers over it: the warp already has the rest, which is shown (not resampled) down to its hem."""
+    labels, keypoints = viton_person(4)
+    old = np.isin(labels, GARMENT_LABELS)
+    shown = old & (np.arange(1024) < 700)[:, None]
+    grid = identity_grid(1024, 768)
+    out, added = lengthen_to_design(grid, old, shown, keypoints, length_ratio(old))
+    assert torch.equal(out, grid)
+    hidden = old & ~shown
+    assert hidden.sum() > 30_000 and not (added & ~hidden).any() and added.sum() > 0.95 * hidden.sum()
+    # a crop top keeps its length
+    _, none = lengthen_to_design(grid, old, shown, keypoints, 1.0)
+    assert not none.any()
+
+
+def test_a_garment_the_gmm_squeezed_is_lengthened_evenly_in_its_own_height():
+    """The same top, warped 2x squeezed in rows 600-700 and ending at row 700 (the GMM squeezes a long tee's lower
+    part, and its print ends at the hem): lengthened to DESIGN_LENGTH x its in-shop ratio x its width, the rows
+    below the armpits sample the garment evenly (its print gets its proportions back), the rows above do not move."""
+    labels, keypoints = viton_person(4)
+    old = np.isin(labels, GARMENT_LABELS)
+    rows = np.arange(1024)
+    source = np.where(rows < 600, rows, np.minimum(600 + 2 * (rows - 600), 1023))
+    grid = identity_grid(1024, 768)[:, source]
+    warped = old[source] & (rows < 700)[:, None]
+    out, added = lengthen_to_design(grid, warped, warped, keypoints, length_ratio(old))
+    bottom = np.nonzero((warped | added).any(1))[0].max()
+    assert 730 <= bottom <= 790  # 749: 292 + 0.85 x 1.70 x its width near the hem (317 px)
+    start = armpit_row(keypoints, 1024) + round(0.3 * np.linalg.norm(keypoints[2, :2] - keypoints[5, :2])) + 1
+    assert torch.equal(out[:, :start], grid[:, :start])
+    step = np.diff(out[0, start:bottom, 384, 1].numpy())
+    before = np.diff(grid[0, start:700, 384, 1].numpy())
+    assert before.max() > 1.9 * before.min()  # squeezed: 2x
+    assert step.min() > 0 and step.max() < 1.1 * step.min()  # even
 
 
 def test_the_gap_between_the_garments_body_and_its_sleeve_is_closed_where_the_old_garment_fills_it():

@@ -254,9 +254,10 @@ def test_a_crop_top_worn_over_a_tee_keeps_its_length(default_pipeline):
 
 def test_trousers_the_parser_half_labels_dress_stay_under_a_new_top(default_pipeline):
     """A wild photo of a woman in a black camisole and high-waisted jeans whose top the parser half-labels "dress",
-    a tee replacing the camisole: the jeans below the waist stay as photographed (vton.representation.
-    dress_below_waist_as_skirt for the garment shown as warped): the change alpha over those pixels was 0.41 (the
-    tee's hem forced over them along the "dress" label, ragged), now 0.03."""
+    a tee replacing the camisole: the tee hangs over the jeans' top down to its designed length with an even hem
+    (vton.fit.lengthen_to_design), and the jeans below it stay as photographed (vton.representation.
+    dress_below_waist_as_skirt for the garment shown as warped; the tee's hem was forced over them along the
+    "dress" label, ragged, a change alpha of 0.41 over those jeans)."""
     wild = require_shared(SHARED / "data" / "wild")
     analysis = half_labelled_dress(default_pipeline.analyze_person(wild / "persons" / "05997_00.jpg"))
     result = default_pipeline(analysis, wild / "garments" / "03032_00.jpg", over_clothes=False)
@@ -264,7 +265,16 @@ def test_trousers_the_parser_half_labels_dress_stay_under_a_new_top(default_pipe
     jeans = np.isin(dress_below_waist_as_skirt(labels, keypoints), LOWER_BODY_LABELS)
     jeans &= ~np.isin(labels, LOWER_BODY_LABELS)  # labelled dress by the parser
     assert jeans.sum() > 10000  # 48469
-    assert (np.asarray(result.change_mask, np.float32)[jeans] / 255).mean() < 0.1
+    alpha = np.asarray(result.change_mask, np.float32) / 255
+    height = alpha.shape[0]
+    rows = np.nonzero(jeans.any(1))[0]
+    columns = np.nonzero(jeans[(rows.min() + rows.max()) // 2] & (alpha > 0.5).any(0))[0]
+    assert columns.size > 200  # 313
+    hem = np.array([np.nonzero(alpha[:, c] > 0.5)[0].max() for c in columns])  # the tee's hem over the jeans
+    assert np.median(hem) > rows.min() + 0.1 * height  # 724, the jeans' top 586: over them, not ending there
+    assert np.percentile(hem, 95) - np.percentile(hem, 5) < 0.05 * height  # 30 px (3%): even, not ragged
+    below = jeans & (np.arange(height) > np.median(hem) + 0.02 * height)[:, None]
+    assert below.sum() > 3000 and alpha[below].mean() < 0.05  # 6553 px, 0.0
 
 
 def test_a_crew_neck_covers_the_base_of_the_neck(default_pipeline):

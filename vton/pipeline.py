@@ -19,15 +19,15 @@ from PIL import Image
 
 from .errors import InputError
 from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, SLEEVED_SPREAD, body_below_head, close_sleeve_gaps,
-                  cover_arms, first_rows, length_ratio, lower_hem, raise_shoulders, shown_as_warped, spread_ratio,
-                  widen_to_outline)
+                  cover_arms, first_rows, hung_over, length_ratio, lengthen_to_design, lower_hem, raise_shoulders,
+                  shown_as_warped, spread_ratio, widen_to_outline)
 from .garment import SLEEVES_SIZE, GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
 from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
-from .representation import NECK_LABEL
+from .representation import ARM_LABELS, NECK_LABEL
 from .skin import (SKIN_LABELS, SLIVER_WIDTH, bare_torso, box_around, continue_real_skin, garment_in_slivers,
                    in_skin_tone, skin_nearby, torso_shading, wall_in_slivers)
 from .sleeves import lay_sleeves
@@ -289,21 +289,39 @@ class TryOnPipeline:
             # dress (below), the garment shows its whole length over it
             comp_hi = shown_cover(analysis.skirt_labels_in_window(size))
 
-        def fitted(grid: torch.Tensor, added: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-            # the warped mask and composition mask of a fitted grid: the pixels it added are the garment's
-            if not added.any():
-                return outline(warp(mask_hi, grid, "zeros")), comp_hi
-            added = torch.from_numpy(cv2.GaussianBlur(added.astype(np.float32), (0, 0), 1.0)).to(dev)
-            return outline(warp(mask_hi, grid, "zeros")), torch.maximum(comp_hi, added[None, None] * upper)
+        def fitted(grid: torch.Tensor, added: np.ndarray, longer: np.ndarray | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+            # the warped mask and composition mask of a fitted grid: the pixels it added over the old garment are
+            # the garment's, and those a lengthened hem added wherever they are (bare skin, the trousers' top, a
+            # dress) but on an arm, which stays in front
+            comp = comp_hi
+            if added.any():
+                soft = torch.from_numpy(cv2.GaussianBlur(added.astype(np.float32), (0, 0), 1.0)).to(dev)
+                comp = torch.maximum(comp, soft[None, None] * upper)
+            if longer is not None and longer.any():
+                # taken a little up into the garment: the TOM's mask fades out along the old hem, and the two
+                # soft edges together left a grey line across the garment there
+                reach = 2 * max(1, round(0.01 * work_h)) + 1
+                longer = cv2.dilate(longer.astype(np.uint8), np.ones((reach, 1), np.uint8)) > 0
+                longer &= ~np.isin(labels, ARM_LABELS)
+                soft = torch.from_numpy(cv2.GaussianBlur(longer.astype(np.float32), (0, 0), 1.0)).to(dev)
+                comp = torch.maximum(comp, soft[None, None])
+            return outline(warp(mask_hi, grid, "zeros")), comp
 
         if over_clothes is None and analysis.wears_a_dress():
             over_clothes = True
         fit_mask, fit_comp = warped_mask_hi, comp_hi
         if analysis.parse is not None:  # the garment fitted to the body (see vton.fit)
             shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5
+            warped_now = warped_mask_hi[0, 0].cpu().numpy() > 0.5
+
+            def warped_by(grid: torch.Tensor) -> np.ndarray:
+                return outline(warp(mask_hi, grid, "zeros"))[0, 0].cpu().numpy() > 0.5
+
             _, labels, keypoints = analysis.window(size)
             old, body = upper[0, 0].cpu().numpy() > 0.5, body_below_head(labels)
-            long = length_ratio(garment.mask) >= LONG_GARMENT
+            design = length_ratio(garment.mask)
+            long = design >= LONG_GARMENT
             sleeved = spread_ratio(garment.mask) >= SLEEVED_SPREAD
 
             def covered_arms(grid: torch.Tensor, shown: np.ndarray, rows_from: tuple[int, int]):
@@ -319,13 +337,18 @@ class TryOnPipeline:
                 # the body's; worn over it, the garment keeps its own width (stretched to an outline that stays
                 # around it anyway, it drew white blocks over old sleeves)
                 shown |= lowered
+                grid_long, longer = lengthen_to_design(grid_hi, warped_by(grid_hi) if lowered.any() else warped_now,
+                                                       shown, keypoints, design)
+                shown |= longer
                 rows_from = first_rows(shown, keypoints)
-                grid_fit, added = widen_to_outline(grid_hi, shown, old, rows_from, keypoints)
+                grid_fit, added = widen_to_outline(grid_long, shown, old | hung_over(longer, labels), rows_from,
+                                                   keypoints)
+                longer |= added & ~old
                 grid_fit, closed = close_sleeve_gaps(grid_fit, shown | added, body, keypoints)
                 added |= lowered | closed
                 grid_fit, raised = raise_shoulders(grid_fit, shown | added, body, keypoints, rows_from)
                 grid_fit, covered = covered_arms(grid_fit, shown | added | raised, rows_from)
-                fit_mask, fit_comp = fitted(grid_fit, added | raised | covered)
+                fit_mask, fit_comp = fitted(grid_fit, added | raised | covered, longer)
                 if over_clothes is None:
                     over_clothes = drawn_share(old, (fit_comp * fit_mask)[0, 0].cpu().numpy() > 0.5) > DRAWN_SHARE_MAX
                 if not over_clothes:
@@ -334,11 +357,19 @@ class TryOnPipeline:
                 comp_hi = shown_cover(labels)
                 if not long:  # a cropped garment worn over the clothes keeps its length: the old top shows below
                     grid_hi, lowered = unlowered, np.zeros_like(lowered)
+                grid_hi, longer = lengthen_to_design(grid_hi, warped_by(grid_hi) if lowered.any() else warped_now,
+                                                     shown | lowered, keypoints, design)
+                if longer.any():
+                    first = int(np.argmax(longer.any(1)))
+                    grid_hi, wider = widen_to_outline(grid_hi, shown | lowered | longer, hung_over(longer, labels),
+                                                      (first, first), keypoints)
+                    longer |= wider
+                lowered |= longer
                 grid_hi, closed = close_sleeve_gaps(grid_hi, shown | lowered, body, keypoints)
                 rows_from = first_rows(shown | lowered, keypoints)
                 grid_hi, raised = raise_shoulders(grid_hi, shown | lowered | closed, body, keypoints, rows_from)
                 grid_hi, covered = covered_arms(grid_hi, shown | lowered | closed | raised, rows_from)
-                fit_mask, fit_comp = fitted(grid_hi, lowered | closed | raised | covered)
+                fit_mask, fit_comp = fitted(grid_hi, lowered | closed | raised | covered, longer)
         elif over_clothes is None:
             over_clothes = drawn_share(upper[0, 0].cpu().numpy() > 0.5,
                                        (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5) > DRAWN_SHARE_MAX
