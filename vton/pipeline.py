@@ -47,6 +47,7 @@ COMP_CONTRAST = 2.5  # see _paste
 DRAWN_SHARE_MAX = 0.05
 DRAWN_SLIVER = 0.01  # strips of the old garment narrower than twice this (of the height) along the new one's edge
 MAX_WORK_HEIGHT = 1024  # the high-resolution composite is computed at most this tall, then resized to the photo
+EDGE_SIGMA = 0.8  # px at MAX_WORK_HEIGHT: the garment's outline is softened this much (about a real photo's edge)
 
 
 @dataclass
@@ -404,7 +405,12 @@ class TryOnPipeline:
             warped_hi, warped_mask_hi, comp_hi = lay_sleeves(garment.long_sleeves(), keypoints, labels, grid_hi,
                                                              cloth_hi, mask_hi, SLEEVES_SIZE, warped_hi,
                                                              warped_mask_hi, comp_hi)
-        alpha = change_alpha(upper, head, comp_hi, warped_mask_hi)
+        # anti-aliased: the garment's outline comes from a warped binary mask and the whole-pixel stretches of
+        # vton.fit, and its slanted edges were staircases of 1-px steps, which read as cut out of paper
+        sigma = EDGE_SIGMA * work_h / MAX_WORK_HEIGHT
+        shown_hi = torch.from_numpy(cv2.GaussianBlur((comp_hi * warped_mask_hi)[0, 0].cpu().numpy(), (0, 0), sigma))
+        shown_hi = shown_hi.to(dev)[None, None]
+        alpha = change_alpha(upper, head, shown_hi, torch.ones_like(shown_hi))
         rendered_hi = up(rendered, "bicubic").clamp(-1, 1)
         leftovers = analysis.leftovers_in_window(size)
         if leftovers is not None and leftovers.any():  # the TOM copies the straps it sees: draw what surrounds them
@@ -446,7 +452,7 @@ class TryOnPipeline:
             if strip.any():
                 where = torch.from_numpy(strip).to(dev)[None, None]
                 rendered_hi = torch.where(where, torch.from_numpy(filled).permute(2, 0, 1)[None].to(dev), rendered_hi)
-        tryon_hi = compose(warped_hi, rendered_hi, comp_hi * warped_mask_hi)
+        tryon_hi = compose(warped_hi, rendered_hi, shown_hi)
         alpha_image = Image.fromarray((alpha[0, 0] * 255 + 0.5).clamp(0, 255).byte().cpu().numpy())
 
         in_photo = (max(1, round(framing.width)), max(1, round(framing.height)))  # the window's size in the photo
