@@ -19,6 +19,7 @@ from .representation import (HEAD_LABELS, NECK_LABEL, PersonMasks, dress_below_w
                              lower_body_mask, masks_from_labels, person_representation, smooth_mask, wears_a_dress)
 from .fit import armpit_row
 from .leftovers import garment_leftovers
+from .shading import garment_light
 from .skin import body_model, skin_colour, under_old_garment
 
 DETECT_MAX_SIDE = 1024  # the first, whole-photo detection runs on a copy at most this large
@@ -176,6 +177,16 @@ class PersonAnalysis:
                 if body is not None and skin is not None:
                     out = (body[1], skin[0])
             self._cache[key] = out
+        return self._cache[key]
+
+    def garment_light(self, size: tuple[int, int]) -> np.ndarray | None:
+        """The light on the old upper garment over the framed window at ``size`` (W, H) (:func:`vton.shading.
+        garment_light`); None without the parser, or where the old garment does not show its light. Computed once
+        per size."""
+        key = ("garment_light", size)
+        if key not in self._cache:
+            self._cache[key] = None if self.parse is None else garment_light(self.window(size)[0],
+                                                                              self.masks_in_window(size)[0] > 0.5)
         return self._cache[key]
 
     def armpit_row(self, size: tuple[int, int]) -> int:

@@ -229,8 +229,9 @@ class TryOnPipeline:
         """The composition of :func:`vton.tryon.render` at the photo's resolution (at most MAX_WORK_HEIGHT tall
         over the framed window): the garment warped again with the same theta (sharp), the TOM's rendering and
         composition mask upsampled, the old garment and the head from the parse refined on the photo; with the
-        parser, the garment's sides stretched to the body's (:mod:`vton.fit`) and the bare skin the TOM draws
-        under the old garment in the person's own skin tone (:mod:`vton.skin`); pasted into the photo with the
+        parser, the garment's sides stretched to the body's (:mod:`vton.fit`), lit by the old garment's light
+        (:mod:`vton.shading`), and the bare skin the TOM draws under the old garment in the person's own skin tone
+        (:mod:`vton.skin`); pasted into the photo with the
         change alpha as mask, so every other pixel is the photo's own. ``over_clothes``: as in :meth:`__call__`
         (worn over them, the change alpha is the new garment's footprint alone).
 
@@ -376,6 +377,9 @@ class TryOnPipeline:
                                        (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5) > DRAWN_SHARE_MAX
         warped_mask_hi, comp_hi = fit_mask, fit_comp
         warped_hi = warp(cloth_hi, grid_hi, "border")
+        light = analysis.garment_light(size)
+        if light is not None:  # lit as the old garment was on the body (vton.shading)
+            warped_hi = ((warped_hi + 1) * torch.from_numpy(light).to(dev)[None, None] - 1).clamp(-1, 1)
         if over_clothes:  # worn over the old clothes (a top over a dress): around the garment they stay as they are
             upper = upper * comp_hi * warped_mask_hi
         neck = analysis.neck_in_window(size)
