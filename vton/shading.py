@@ -6,13 +6,16 @@ arms, the folds). Its luminance at a few pixels' scale, over its luminance at a 
 (a ratio around 1); the new garment is multiplied by it where it lies over the old one.
 
 What is not light: the old garment's print and colour blocks. Pixels whose colour stands far from the old garment's
-local median (a print, a logo, a stripe, a seam) are left out and the light there is interpolated from around
-them; an old garment with much of its area such (stripes, a pattern, colour blocks) gives no light at all.
+local median, or whose luminance changes sharply (a print, a logo, a stripe, a seam), are left out and the light
+there is interpolated from around them; an old garment with much of its area such (stripes, a pattern, colour
+blocks) gives no light at all.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from .skin import local_mean
 
 LIGHT_DETAIL = 0.006  # of the height: finer than this is the fabric's grain or the print's edges, not light
 LIGHT_OVERALL = 0.05  # of the height: the old garment's own brightness, against which its light is measured
@@ -59,20 +62,12 @@ def garment_light(window: np.ndarray, old: np.ndarray) -> np.ndarray | None:
     if plain.sum() < (1 - MAX_PRINT_SHARE) * inner.sum():
         return None
     luminance = lab[..., 0].astype(np.float32) + LIGHT_FLOOR
-    detail, near = _plain_mean(luminance, plain, LIGHT_DETAIL * size[1])
+    detail, near = local_mean(luminance, plain, LIGHT_DETAIL * size[1])
     # inside a print, farther from plain fabric than the detail's reach, the light of the fabric around it
-    wider, _ = _plain_mean(luminance, plain, 4 * LIGHT_DETAIL * size[1])
+    wider, _ = local_mean(luminance, plain, 4 * LIGHT_DETAIL * size[1])
     near = np.clip(near / 0.5, 0, 1)
     detail = detail * near + wider * (1 - near)
-    overall, _ = _plain_mean(luminance, plain, LIGHT_OVERALL * size[1])
+    overall, _ = local_mean(luminance, plain, LIGHT_OVERALL * size[1])
     light = np.clip(detail / np.maximum(overall, 1.0), *LIGHT_LIMITS) ** LIGHT_KEPT
     light = 1 + (light - 1) * cv2.GaussianBlur(inner.astype(np.float32), (0, 0), 1.0)  # 1 off the old garment
     return cv2.resize(light.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-def _plain_mean(image: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W) ``image`` averaged over ``weight`` ((H, W) bool) within a Gaussian of ``sigma`` px, and the blurred
-    weight (how much of it lies near)."""
-    weight = weight.astype(np.float32)
-    spread = cv2.GaussianBlur(weight, (0, 0), sigma)
-    return cv2.GaussianBlur(image * weight, (0, 0), sigma) / np.maximum(spread, 1e-6), spread

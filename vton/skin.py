@@ -377,13 +377,14 @@ def skin_nearby(photo: np.ndarray, labels: np.ndarray, exclude: np.ndarray, regi
     return out
 
 
-def _local_mean(image: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """``image`` ((H, W, C)) averaged over ``weight`` ((H, W) bool or float) within a Gaussian of ``sigma`` px (a
-    normalised convolution), and the blurred weight (how much of it lies near each pixel)."""
+def local_mean(image: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` ((H, W) or (H, W, C)) averaged over ``weight`` ((H, W) bool or float) within a Gaussian of
+    ``sigma`` px (a normalised convolution), and the blurred weight (how much of it lies near each pixel)."""
     weight = weight.astype(np.float32)
     spread = cv2.GaussianBlur(weight, (0, 0), sigma)
-    total = cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma)
-    return total / np.maximum(spread, 1e-6)[..., None], spread
+    per_pixel = (lambda a: a) if image.ndim == 2 else (lambda a: a[..., None])
+    total = cv2.GaussianBlur(image * per_pixel(weight), (0, 0), sigma)
+    return total / per_pixel(np.maximum(spread, 1e-6)), spread
 
 
 def continue_real_skin(drawn: np.ndarray, photo: np.ndarray, shows: np.ndarray, real: np.ndarray) -> np.ndarray:
@@ -419,12 +420,12 @@ def continue_real_skin(drawn: np.ndarray, photo: np.ndarray, shows: np.ndarray, 
         return drawn
     along, full = SEAM_ALONG * height / scale, (x1 - x0, y1 - y0)
     drawn_small = cv2.resize(drawn[box], small, interpolation=cv2.INTER_AREA)
-    real_mean, _ = _local_mean(cv2.resize(photo[box].astype(np.float32) / 255, small, interpolation=cv2.INTER_AREA),
+    real_mean, _ = local_mean(cv2.resize(photo[box].astype(np.float32) / 255, small, interpolation=cv2.INTER_AREA),
                                near_real, along)
-    drawn_mean, _ = _local_mean(drawn_small, near_drawn, along)
+    drawn_mean, _ = local_mean(drawn_small, near_drawn, along)
     # the step measured along the seam (and the drawn colour there), carried into the drawn skin and faded with the
     # distance from the real skin
-    carried, support = _local_mean(np.concatenate([real_mean - drawn_mean, drawn_mean], -1), near_drawn, along)
+    carried, support = local_mean(np.concatenate([real_mean - drawn_mean, drawn_mean], -1), near_drawn, along)
     fade = np.exp(-to_outside / (SEAM_FADE * height / scale)) * (support > 1e-3)
     near = cv2.resize((fade > 0.01).astype(np.uint8), full, interpolation=cv2.INTER_NEAREST) > 0
     if not near.any():
@@ -440,7 +441,7 @@ def continue_real_skin(drawn: np.ndarray, photo: np.ndarray, shows: np.ndarray, 
     skin = np.zeros(drawn[box].shape[:2], np.float32)
     skin[near] = weight
     skin = cv2.resize(skin, small, interpolation=cv2.INTER_AREA)
-    smooth, _ = _local_mean(drawn_small, skin, SEAM_WIDTH * height / scale)
+    smooth, _ = local_mean(drawn_small, skin, SEAM_WIDTH * height / scale)
     smooth = cv2.resize(smooth, full, interpolation=cv2.INTER_LINEAR)[near]
     moved = here + (smooth - here + step) * fade[:, None]
     out = drawn.copy()
