@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import DEMO_GARMENTS, VITON, garment_path, viton_pairs
+from conftest import DEMO_GARMENTS, SHARED, VITON, garment_path, require_shared, viton_pairs
 from vton.errors import InputError
 from vton.garment import auto_garment_mask, prepare_garment
 
@@ -209,3 +209,16 @@ def test_the_inside_seen_through_a_neckline_spans_it_with_its_lit_sides():
     bottom = np.array([np.nonzero(inside[:, x])[0].max() for x in xs])
     assert np.abs(np.diff(bottom)).max() <= 4  # 3 (12: the notch's sides)
     assert 0.01 < (inside & mask).sum() / mask.sum() < 0.03  # 0.018
+
+
+def test_off_the_shoulder_tops_are_told_from_tees_tanks_and_long_sleeves():
+    """vton.off_shoulder.off_the_shoulder on real in-shop photos: of the 14 wild garments, the off-the-shoulder
+    blouse and the bandeau, no other (tees, a boat neck, a high neck, a camisole, a halter, a crop tank); of VITON's,
+    an off-the-shoulder top, not a scoop-neck tee whose inside goes unfound nor long sleeves cut at the photo's
+    sides (their top edges run as straight across)."""
+    wild = require_shared(SHARED / "data" / "wild" / "garments")
+    found = {path.stem for path in sorted(wild.glob("*.jpg")) if prepare_garment(path).off_the_shoulder()}
+    assert found == {"02305_00", "10297_00"}
+    viton = {name: prepare_garment(garment_path(name), Image.open(VITON / "train" / "cloth-mask" / name))
+             for name in ("016569_1.jpg", "000067_1.jpg", "018513_1.jpg", "000309_1.jpg")}
+    assert [g.off_the_shoulder() for g in viton.values()] == [True, False, False, False]

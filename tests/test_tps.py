@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from conftest import garment_path, viton_pairs
 from vton.gmm import warp
 from vton.image_io import load_image
-from vton.tps import TpsGridGen, mirror_theta, pixel_grid, tps_control_points, tps_grid_direct, upsample_grid
+from vton.tps import (TpsGridGen, mirror_theta, moved_grid, pixel_grid, tps_control_points, tps_grid_direct,
+                      upsample_grid)
 
 
 def test_control_points_are_x_major():
@@ -89,3 +90,15 @@ def test_mirror_theta_is_the_mirrored_warp():
     photo, _ = load_image(garment_path(viton_pairs(0, 1)[0][1]))
     garment = torch.from_numpy(np.asarray(photo, dtype=np.float32)).permute(2, 0, 1)[None].expand(2, -1, -1, -1) / 255
     assert (warp(garment.flip(-1), mirrored) - warp(garment, gen(theta)).flip(-1)).abs().max().item() < 1e-3
+
+
+def test_a_moved_grid_shows_what_each_pixel_showed_at_the_offset():
+    """vton.tps.moved_grid (an off-the-shoulder top moved below the shoulders): pixel p + offset samples where p
+    did, exactly, also where p + offset comes from above the image (the spline is evaluated there)."""
+    theta = torch.randn(1, 50, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 0.1
+    before = tps_grid_direct(theta, 256, 192)
+    after = moved_grid(theta, (3.0, 26.0), 256, 192)
+    assert torch.allclose(after[0, 26:, 3:].double(), before[0, :-26, :-3], atol=1e-5)
+    # the top rows come from outside the image, continuing the warp: close to the first rows' values
+    assert (after[0, 25, 3:].double() - before[0, 0, :-3]).abs().max() < 0.05
+    assert (after[0, 0] - after[0, 25]).abs().max() > 0.01  # and not a repeat of them

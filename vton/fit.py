@@ -309,26 +309,26 @@ def body_below_head(labels: np.ndarray) -> np.ndarray:
 
 
 def length_ratio(mask: np.ndarray) -> float:
-    """The in-shop garment's length over the width of its body near the hem (:func:`_body_near_hem`); 0 when the
+    """The in-shop garment's length over the width of its body near the hem (:func:`body_near_hem`); 0 when the
     middle is not garment there.
 
     Args:
         mask: (H, W) bool or {0, 1} the garment's mask in its photo.
     """
-    measured = _body_near_hem(np.asarray(mask) > 0)
+    measured = body_near_hem(np.asarray(mask) > 0)
     return 0.0 if measured is None else float(measured[1] / measured[2])
 
 
 def spread_ratio(mask: np.ndarray) -> float:
     """The in-shop garment's widest row in its upper half (the sleeves spread out) over the width of its body near
-    the hem (:func:`_body_near_hem`); 0 when the middle is not garment there. The 14 wild garments: tees and
+    the hem (:func:`body_near_hem`); 0 when the middle is not garment there. The 14 wild garments: tees and
     blouses 1.41-2.05, a tank top, a bustier and a halter 0.93-1.09 (:data:`SLEEVED_SPREAD` between).
 
     Args:
         mask: (H, W) bool or {0, 1} the garment's mask in its photo.
     """
     mask = np.asarray(mask) > 0
-    measured = _body_near_hem(mask)
+    measured = body_near_hem(mask)
     if measured is None:
         return 0.0
     top, length, body = measured
@@ -338,7 +338,7 @@ def spread_ratio(mask: np.ndarray) -> float:
     return float(spans.max() / body)
 
 
-def _body_near_hem(mask: np.ndarray) -> tuple[int, int, float] | None:
+def body_near_hem(mask: np.ndarray) -> tuple[int, int, float] | None:
     """The garment's top row, its length, and the width of its body near the hem: the run of garment through the
     middle (long sleeves hanging beside it do not count), median over rows at 75-90% of its height. None when the
     mask ((H, W) bool) is empty or its middle is not garment there."""
@@ -410,7 +410,7 @@ def lengthen_to_design(grid: torch.Tensor, warped: np.ndarray, shown: np.ndarray
     """
     height = shown.shape[0]
     none = np.zeros_like(shown)
-    measured, warp_measured = _body_near_hem(shown), _body_near_hem(warped)
+    measured, warp_measured = body_near_hem(shown), body_near_hem(warped)
     armpits = armpit_row(keypoints, height)
     if (measured is None or warp_measured is None or design_ratio <= 0 or armpits >= height
             or (keypoints[[8, 11], 2] <= 0).any()):

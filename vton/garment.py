@@ -9,6 +9,7 @@ from PIL import Image
 
 from .errors import InputError
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing, load_image
+from .off_shoulder import off_the_shoulder
 from .sleeves import long_sleeves
 
 # Lab distance from the background colour above which a pixel is garment for the strict mask (right for coloured
@@ -185,6 +186,14 @@ class GarmentInput:
             inside = inner_back(np.asarray(image), np.asarray(mask) >= 128).astype(np.float32)
             self._crops[key] = cv2.resize(inside, size, interpolation=cv2.INTER_LINEAR)
         return self._crops[key]
+
+    def off_the_shoulder(self) -> bool:
+        """Whether it is an off-the-shoulder top (:func:`vton.off_shoulder.off_the_shoulder`), found at the size of
+        :data:`SLEEVES_SIZE`."""
+        if "off_the_shoulder" not in self._crops:
+            mask = np.asarray(self.crop(SLEEVES_SIZE)[1]) >= 128
+            self._crops["off_the_shoulder"] = off_the_shoulder(mask & (self.inner_back_mask(SLEEVES_SIZE) < 0.5), mask)
+        return self._crops["off_the_shoulder"]
 
     def long_sleeves(self) -> dict:
         """The framed garment's long sleeves (:func:`vton.sleeves.long_sleeves`), found at INNER_BACK_HEIGHT, in
