@@ -103,7 +103,9 @@ def test_a_skirt_the_parser_half_labels_dress_is_kept(default_pipeline):
     result = default_pipeline(analysis, GARMENT)
     changed = np.abs(np.asarray(result.image).astype(int) - np.asarray(analysis.photo).astype(int)).max(2) > 0
     assert changed[labels == 5].mean() > 0.8
-    assert changed[below_top].mean() < 0.1  # (without the rule: 0.59) the new garment may reach the waistband
+    # (without the rule: 0.59) the new garment hangs over the skirt's top: 0.22 lengthened to 0.95 of its in-shop
+    # proportions (vton.fit.DESIGN_LENGTH), 0.07 at 0.85
+    assert changed[below_top].mean() < 0.3
 
 
 def test_old_long_sleeves_become_arms_in_the_persons_skin_tone(default_pipeline):
@@ -424,8 +426,8 @@ def test_stray_upper_garment_labels_below_the_waist_are_kept(default_pipeline):
     assert stray.sum() > 2000  # the case
     result = default_pipeline(analysis, GARMENT)
     changed = np.abs(np.asarray(result.image).astype(int) - np.asarray(analysis.photo).astype(int)).max(2) > 0
-    # (without the rule: all of them; the new garment's hem reaches over the top of the triangle)
-    assert changed[stray].mean() < 0.15
+    # (without the rule: all of them; the new garment's hem reaches over the top of the triangle: 0.23)
+    assert changed[stray].mean() < 0.35
 
 
 def test_bare_skin_the_new_garment_uncovers_on_the_torso_is_in_the_persons_skin_tone(default_pipeline):
@@ -696,3 +698,28 @@ def test_an_off_the_shoulder_top_bares_the_shoulders(default_pipeline):
         else:
             tee = np.isin(labels, GARMENT_LABELS) & (rows < shoulders)
             assert result.over_clothes and tee.sum() > 3000 and (changed[tee] > 12).mean() < 0.02  # 0.00
+
+
+def test_a_tee_on_a_person_in_a_crop_top_is_not_cropped_too(default_pipeline):
+    """The wild woman in a cropped tank top and a skirt, the wild black tee (in-shop 1.86 times as long as its
+    width near the hem): lengthened to 0.85 of that, the tee ended at the crop top's hem (677 px of 902, the crop
+    top's 675) and read as a crop top. To 0.95 (VITON's persons in their own tops: the median), it hangs over the
+    bare midriff towards the skirt (718 px; the skirt from 739), in one piece down the middle. (Laid over the
+    clothes after a fit to replace them was tried, the second fit saw the first one's lengthened rows as shown and
+    left them out: a band where the photo showed through.)"""
+    wild = require_shared(SHARED / "data" / "wild")
+    for person, garment in (("model_2", "03032_00"), ("01861_00", "03032_00")):
+        analysis = default_pipeline.analyze_person(wild / "persons" / f"{person}.jpg")
+        result = default_pipeline(analysis, wild / "garments" / f"{garment}.jpg")
+        alpha = np.asarray(result.change_mask, np.float32) / 255
+        _, labels, keypoints = analysis.window(result.change_mask.size)
+        shoulder_width = np.linalg.norm(keypoints[2, :2] - keypoints[5, :2])
+        middle = keypoints[[8, 11], 0].mean()
+        shown = np.median(alpha[:, int(middle - 0.1 * shoulder_width):int(middle + 0.1 * shoulder_width)], 1) > 0.5
+        hem = np.nonzero(shown)[0].max()
+        assert shown[armpit_row(keypoints, alpha.shape[0]):hem].all()  # one piece
+        if person == "model_2":  # the crop top's hem, where the tee ended before
+            old_hem = np.nonzero(np.isin(labels[:, int(middle)], GARMENT_LABELS))[0].max()
+            assert hem > old_hem + 0.03 * alpha.shape[0]  # 718 against 675 (677 before)
+        else:  # laid over a long-sleeved crop top (01861_00), chosen: not lengthened (it hung in flaps), in one piece
+            assert result.over_clothes

@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .errors import InputError
-from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, SLEEVED_SPREAD, body_below_head, close_sleeve_gaps,
-                  cover_arms, first_rows, hung_over, length_ratio, lengthen_to_design, lower_hem, raise_shoulders,
-                  shown_as_warped, spread_ratio, widen_to_outline)
+from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, SLEEVED_SPREAD, body_below_head,
+                  close_sleeve_gaps, cover_arms, first_rows, hung_over, length_ratio, lengthen_to_design, lower_hem,
+                  raise_shoulders, shown_as_warped, spread_ratio, widen_to_outline)
 from .garment import SLEEVES_SIZE, GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
@@ -323,7 +323,8 @@ class TryOnPipeline:
                 # taken a little up into the garment: the TOM's mask fades out along the old hem, and the two
                 # soft edges together left a grey line across the garment there
                 reach = 2 * max(1, round(0.01 * work_h)) + 1
-                longer = cv2.dilate(longer.astype(np.uint8), np.ones((reach, 1), np.uint8)) > 0
+                # (upwards only: downwards it took back what was cut off the person, lengthened past its outline)
+                longer = cv2.dilate(longer.astype(np.uint8), np.ones((reach, 1), np.uint8), anchor=(0, 0)) > 0
                 longer &= ~np.isin(labels, ARM_LABELS)
                 soft = torch.from_numpy(cv2.GaussianBlur(longer.astype(np.float32), (0, 0), 1.0)).to(dev)
                 comp = torch.maximum(comp, soft[None, None])
@@ -331,6 +332,7 @@ class TryOnPipeline:
 
         if over_clothes is None and analysis.wears_a_dress():
             over_clothes = True
+        asked_over = over_clothes is True  # (over a dress, or asked), not chosen below
         fit_mask, fit_comp = warped_mask_hi, comp_hi
         if analysis.parse is not None:  # the garment fitted to the body (see vton.fit)
             shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5
@@ -345,6 +347,9 @@ class TryOnPipeline:
             long = design >= LONG_GARMENT
             sleeved = spread_ratio(garment.mask) >= SLEEVED_SPREAD
             off_shoulders = garment.off_the_shoulder()
+            # a lengthened hem stays on the person, a pixel inside its outline (its soft edge is drawn a pixel
+            # out): a loose tee warped wider than slim hips reached the wall
+            on_person = cv2.erode((labels > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
 
             def covered_arms(grid: torch.Tensor, shown: np.ndarray, rows_from: tuple[int, int]):
                 if not sleeved or off_shoulders:  # a tank top's side is no sleeve, whatever first_rows says
@@ -363,18 +368,20 @@ class TryOnPipeline:
                 # replacing the old top, its sides stretched to the old garment's outline and its shoulders to
                 # the body's; worn over it, the garment keeps its own width (stretched to an outline that stays
                 # around it anyway, it drew white blocks over old sleeves)
-                shown |= lowered
+                # (its own copy of what is shown: worn over the clothes instead, the garment is fitted anew below)
+                fit_shown = shown | lowered
                 grid_long, longer = lengthen_to_design(grid_hi, warped_by(grid_hi) if lowered.any() else warped_now,
-                                                       shown, keypoints, design)
-                shown |= longer
-                rows_from = first_rows(shown, keypoints)
-                grid_fit, added = widen_to_outline(grid_long, shown, old | hung_over(longer, labels), rows_from,
+                                                       fit_shown, keypoints, design)
+                longer &= on_person
+                fit_shown |= longer
+                rows_from = first_rows(fit_shown, keypoints)
+                grid_fit, added = widen_to_outline(grid_long, fit_shown, old | hung_over(longer, labels), rows_from,
                                                    keypoints)
                 longer |= added & ~old
-                grid_fit, closed = close_sleeve_gaps(grid_fit, shown | added, body, keypoints)
+                grid_fit, closed = close_sleeve_gaps(grid_fit, fit_shown | added, body, keypoints)
                 added |= lowered | closed
-                grid_fit, raised = raised_shoulders(grid_fit, shown | added, rows_from)
-                grid_fit, covered = covered_arms(grid_fit, shown | added | raised, rows_from)
+                grid_fit, raised = raised_shoulders(grid_fit, fit_shown | added, rows_from)
+                grid_fit, covered = covered_arms(grid_fit, fit_shown | added | raised, rows_from)
                 fit_mask, fit_comp = fitted(grid_fit, added | raised | covered, longer)
                 if over_clothes is None:
                     over_clothes = drawn_share(old, (fit_comp * fit_mask)[0, 0].cpu().numpy() > 0.5) > (
@@ -385,8 +392,12 @@ class TryOnPipeline:
                 comp_hi = shown_cover(labels)
                 if not long:  # a cropped garment worn over the clothes keeps its length: the old top shows below
                     grid_hi, lowered = unlowered, np.zeros_like(lowered)
-                grid_hi, longer = lengthen_to_design(grid_hi, warped_by(grid_hi) if lowered.any() else warped_now,
-                                                     shown | lowered, keypoints, design)
+                longer = np.zeros_like(lowered)
+                if asked_over:  # over a top it was chosen to lay over (drawn_share), lengthened, it hung beside the
+                    # body in flaps (wild 3, 34, 67: a tee over a mesh top, a halter over a crop tank)
+                    grid_hi, longer = lengthen_to_design(grid_hi, warped_by(grid_hi) if lowered.any() else
+                                                         warped_now, shown | lowered, keypoints, design)
+                    longer &= on_person
                 if longer.any():
                     first = int(np.argmax(longer.any(1)))
                     grid_hi, wider = widen_to_outline(grid_hi, shown | lowered | longer, hung_over(longer, labels),
