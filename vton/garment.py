@@ -182,9 +182,11 @@ class GarmentInput:
         key = ("inner_back", size)
         if key not in self._crops:
             small = (round(INNER_BACK_HEIGHT * NET_WIDTH / NET_HEIGHT), INNER_BACK_HEIGHT)
-            image, mask = self.crop(small)
-            inside = inner_back(np.asarray(image), np.asarray(mask) >= 128).astype(np.float32)
-            self._crops[key] = cv2.resize(inside, size, interpolation=cv2.INTER_LINEAR)
+            if ("inner_back", None) not in self._crops:  # found once (~40 ms), whatever sizes are asked
+                image, mask = self.crop(small)
+                self._crops[("inner_back", None)] = inner_back(np.asarray(image), np.asarray(mask) >= 128)
+            inside = self._crops[("inner_back", None)].astype(np.float32)
+            self._crops[key] = inside if size == small else cv2.resize(inside, size, interpolation=cv2.INTER_LINEAR)
         return self._crops[key]
 
     def off_the_shoulder(self) -> bool:
