@@ -35,20 +35,28 @@ def off_the_shoulder(front: np.ndarray, garment: np.ndarray) -> bool:
         front: (H, W) bool its mask without the inside of its back (:func:`vton.garment.inner_back`: a tee's neck
             hole); garment: (H, W) bool its whole mask.
     """
-    measured = body_near_hem(garment)
-    if measured is None:
+    if not short_and_wide(garment):
         return False
-    top, length, body = measured
-    if length > STRAIGHT_LENGTH * body:  # a tee whose inside back hides its neck hole
-        return False
+    top, _, body = body_near_hem(garment)
     cols = np.nonzero(garment.any(0))[0]
-    if cols.max() - cols.min() < STRAIGHT_SPREAD * body:  # no sleeves or band beyond the body: a VITON photo's
-        return False  # long-sleeved top cut at its sides
     xs = cols.min() + (np.linspace(0.14, 0.86, 9) * (cols.max() - cols.min())).astype(int)
     if not front[:, xs].any(0).all():
         return False
     rows = (front[:, xs].argmax(0) - top) / body
     return float(np.median(rows)) <= STRAIGHT_MEDIAN and float(rows[[0, -1]].max()) <= STRAIGHT_SLEEVES
+
+
+def short_and_wide(garment: np.ndarray) -> bool:
+    """The part of :func:`off_the_shoulder` that needs the mask alone ((H, W) bool): at most
+    :data:`STRAIGHT_LENGTH` long and at least :data:`STRAIGHT_SPREAD` wide over its body's width near the hem (a
+    tee, whose inside back can hide its neck hole, is longer; a VITON photo's long-sleeved top cut at its sides
+    has no sleeves beyond its body)."""
+    measured = body_near_hem(garment)
+    if measured is None:
+        return False
+    _, length, body = measured
+    cols = np.nonzero(garment.any(0))[0]
+    return length <= STRAIGHT_LENGTH * body and cols.max() - cols.min() >= STRAIGHT_SPREAD * body
 
 
 def shoulder_drop(warped: np.ndarray, keypoints: np.ndarray) -> float:
