@@ -723,3 +723,25 @@ def test_a_tee_on_a_person_in_a_crop_top_is_not_cropped_too(default_pipeline):
             assert hem > old_hem + 0.03 * alpha.shape[0]  # 718 against 675 (677 before)
         else:  # laid over a long-sleeved crop top (01861_00), chosen: not lengthened (it hung in flaps), in one piece
             assert result.over_clothes
+
+
+def test_a_tee_lengthened_over_a_dress_hangs_straight(default_pipeline):
+    """The wild white tee on a woman in a checked strap dress: worn over the dress and lengthened to its design, its
+    sides were widened to the dress's outline in the lengthened rows and stepped out into a block at the hip (the
+    white's width near the hem 1.08 times its width above); now it hangs straight down (0.99)."""
+    wild = require_shared(SHARED / "data" / "wild")
+    analysis = default_pipeline.analyze_person(wild / "persons" / "052964_0.jpg")
+    result = default_pipeline(analysis, wild / "garments" / "07764_00.jpg")
+    size = result.change_mask.size
+    after = np.asarray(analysis.framing.crop(result.image, size)).astype(int)
+    white = (after.min(2) > 200) & (np.abs(after - np.asarray(analysis.window(size)[0]).astype(int)).max(2) > 30)
+    rows = np.nonzero(white.sum(1) > 20)[0]
+    top, length = rows.min(), rows.max() - rows.min()
+
+    def extent(row):
+        columns = np.nonzero(white[row])[0]
+        return columns.max() - columns.min() if columns.size > 5 else 0
+
+    above = np.median([extent(r) for r in range(top + int(0.55 * length), top + int(0.7 * length))])
+    near_hem = np.percentile([extent(r) for r in range(top + int(0.85 * length), rows.max() - 2)], 90)
+    assert result.over_clothes and above > 100 and near_hem < 1.03 * above  # 145 px, 144 (156 before)

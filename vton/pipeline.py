@@ -400,8 +400,15 @@ class TryOnPipeline:
                     longer &= on_person
                 if longer.any():
                     first = int(np.argmax(longer.any(1)))
-                    grid_hi, wider = widen_to_outline(grid_hi, shown | lowered | longer, hung_over(longer, labels),
-                                                      (first, first), keypoints)
+                    # hung straight down: no wider than the garment just above (widened to a dress's outline at
+                    # the hips, its sides stepped out into blocks)
+                    above = np.nonzero((shown | lowered)[max(0, first - 1)])[0]
+                    hips = hung_over(longer, labels)
+                    if above.size:
+                        columns = np.arange(hips.shape[1])
+                        hips &= ((columns >= above.min()) & (columns <= above.max()))[None]
+                    grid_hi, wider = widen_to_outline(grid_hi, shown | lowered | longer, hips, (first, first),
+                                                      keypoints)
                     longer |= wider
                 lowered |= longer
                 grid_hi, closed = close_sleeve_gaps(grid_hi, shown | lowered, body, keypoints)
