@@ -9,7 +9,7 @@ from PIL import Image
 
 from .errors import InputError
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing, load_image
-from .off_shoulder import off_the_shoulder, short_and_wide
+from .off_shoulder import off_the_shoulder
 from .sleeves import long_sleeves
 
 # Lab distance from the background colour above which a pixel is garment for the strict mask (right for coloured
@@ -194,9 +194,7 @@ class GarmentInput:
         :data:`SLEEVES_SIZE`."""
         if "off_the_shoulder" not in self._crops:
             mask = np.asarray(self.crop(SLEEVES_SIZE)[1]) >= 128
-            # (the inside of the back, ~40 ms, only for a garment that may be one)
-            self._crops["off_the_shoulder"] = short_and_wide(mask) and off_the_shoulder(
-                mask & (self.inner_back_mask(SLEEVES_SIZE) < 0.5), mask)
+            self._crops["off_the_shoulder"] = off_the_shoulder(mask, lambda: self.inner_back_mask(SLEEVES_SIZE) >= 0.5)
         return self._crops["off_the_shoulder"]
 
     def long_sleeves(self) -> dict:

@@ -8,6 +8,8 @@ above it stay the photo's own (or, over a tank top, are drawn as the skin they a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .fit import body_near_hem
@@ -20,7 +22,7 @@ STRAIGHT_SPREAD = 1.4  # at least this wide (sleeves or band beyond the body) ov
 OFF_SHOULDER_DROP = 0.25
 
 
-def off_the_shoulder(front: np.ndarray, garment: np.ndarray) -> bool:
+def off_the_shoulder(garment: np.ndarray, inside_of_back: Callable[[], np.ndarray]) -> bool:
     """Whether an in-shop garment is an off-the-shoulder top: short and wide (:data:`STRAIGHT_LENGTH`,
     :data:`STRAIGHT_SPREAD`), its top edge straight across, sleeves included: at 9 points from 14% to 86% of its
     width a median of at most :data:`STRAIGHT_MEDIAN` of its body's width below its top, at the outer two at most
@@ -32,11 +34,12 @@ def off_the_shoulder(front: np.ndarray, garment: np.ndarray) -> bool:
     unfound were taken too).
 
     Args:
-        front: (H, W) bool its mask without the inside of its back (:func:`vton.garment.inner_back`: a tee's neck
-            hole); garment: (H, W) bool its whole mask.
+        garment: (H, W) bool its whole mask; inside_of_back: gives (H, W) bool the inside of its back seen through
+            its neckline (:func:`vton.garment.inner_back`, ~40 ms: asked only of a short, wide garment).
     """
     if not short_and_wide(garment):
         return False
+    front = garment & ~inside_of_back()
     top, _, body = body_near_hem(garment)
     cols = np.nonzero(garment.any(0))[0]
     xs = cols.min() + (np.linspace(0.14, 0.86, 9) * (cols.max() - cols.min())).astype(int)
@@ -47,10 +50,9 @@ def off_the_shoulder(front: np.ndarray, garment: np.ndarray) -> bool:
 
 
 def short_and_wide(garment: np.ndarray) -> bool:
-    """The part of :func:`off_the_shoulder` that needs the mask alone ((H, W) bool): at most
-    :data:`STRAIGHT_LENGTH` long and at least :data:`STRAIGHT_SPREAD` wide over its body's width near the hem (a
-    tee, whose inside back can hide its neck hole, is longer; a VITON photo's long-sleeved top cut at its sides
-    has no sleeves beyond its body)."""
+    """Whether a garment ((H, W) bool mask) is at most :data:`STRAIGHT_LENGTH` long and at least
+    :data:`STRAIGHT_SPREAD` wide over its body's width near the hem (a tee, whose inside back can hide its neck
+    hole, is longer; a VITON photo's long-sleeved top cut at its sides has no sleeves beyond its body)."""
     measured = body_near_hem(garment)
     if measured is None:
         return False

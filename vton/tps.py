@@ -87,12 +87,17 @@ def tps_basis(control_points: torch.Tensor, height: int, width: int) -> torch.Te
     Returns:
         (H * W, N) float64 tensor.
     """
+    return tps_basis_at(control_points, pixel_grid(height, width))
+
+
+def tps_basis_at(control_points: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """:func:`tps_basis` at any output points ((M, 2) of (x, y) in [-1, 1], inside the image or not): (M, N)
+    float64, ``basis @ Q`` the sampling positions there."""
     cp = control_points.to(torch.float64)
-    n = cp.shape[0]
-    pixels = pixel_grid(height, width)
-    u = tps_kernel(torch.cdist(pixels, cp).pow(2))  # (HW, N)
-    features = torch.cat([u, _affine_terms(pixels)], dim=1)  # (HW, N + 3)
-    return features @ tps_system_inverse(cp)[:, :n]  # (HW, N)
+    points = points.to(torch.float64)
+    u = tps_kernel(torch.cdist(points, cp).pow(2))  # (M, N)
+    features = torch.cat([u, _affine_terms(points)], dim=1)  # (M, N + 3)
+    return features @ tps_system_inverse(cp)[:, :cp.shape[0]]  # (M, N)
 
 
 def tps_grid(theta: torch.Tensor, basis: torch.Tensor, control_points: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -170,23 +175,15 @@ def mirror_theta(theta: torch.Tensor, grid_size: int = 5) -> torch.Tensor:
     return torch.cat([-theta[:, :n][:, source], theta[:, n:][:, source]], dim=1)
 
 
-def tps_at(theta: torch.Tensor, points: torch.Tensor, grid_size: int = 5) -> torch.Tensor:
-    """The warp of ``theta`` ((B, 2N)) evaluated at any output points ((M, 2) of (x, y) in the [-1, 1] convention,
-    inside the image or not): (B, M, 2) sampling positions, as :func:`tps_grid` gives at the pixels."""
-    cp = tps_control_points(grid_size).to(points.device)
-    n = cp.shape[0]
-    features = torch.cat([tps_kernel(torch.cdist(points.double(), cp).pow(2)), _affine_terms(points.double())], dim=1)
-    targets = cp + torch.stack([theta[:, :n], theta[:, n:]], dim=2).double()  # (B, N, 2)
-    return torch.einsum("mn,bnc->bmc", features @ tps_system_inverse(cp)[:, :n], targets).to(theta.dtype)
-
-
 def moved_grid(theta: torch.Tensor, offset: tuple[float, float], height: int, width: int,
                grid_size: int = 5) -> torch.Tensor:
     """The sampling grid of the warp ``theta`` ((1, 2N)) moved by ``offset`` (x, y) px in the output: what pixel
-    p showed, p + offset shows. Evaluated exactly (:func:`tps_at` at every pixel minus the offset): (1, H, W, 2)."""
+    p showed, p + offset shows. Evaluated exactly (the spline at every pixel minus the offset, :func:`tps_basis_at`;
+    rows moved in from above the image continue the warp): (1, H, W, 2) float32."""
+    cp = tps_control_points(grid_size)
     step = torch.tensor([2 / max(width - 1, 1), 2 / max(height - 1, 1)], dtype=torch.float64)
-    points = pixel_grid(height, width) - torch.tensor(offset, dtype=torch.float64) * step
-    return tps_at(theta, points.to(theta.device), grid_size).view(1, height, width, 2).float()
+    basis = tps_basis_at(cp, pixel_grid(height, width) - torch.tensor(offset, dtype=torch.float64) * step)
+    return tps_grid(theta.double().cpu(), basis, cp, height, width).float().to(theta.device)
 
 
 class TpsGridGen(nn.Module):
