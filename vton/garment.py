@@ -23,6 +23,9 @@ BACKGROUND_DISTANCE = 6.0
 LOOSE_MIN, NOISE_FACTOR, NOISE_OFFSET = 1.2, 1.5, 0.8
 EDGE_FACTOR = 4.0
 EDGE_BAND = 0.012  # the outline is moved onto the photo's edge within this share of the image size
+# The loose mask's outline, snapped to a faint edge, wiggles along it (a white tee's sleeves came out ragged, worn):
+# smoothed over this share of the image's size
+OUTLINE_SMOOTHING = 0.005
 # The loose mask replaces the strict one when the strict one has less than this share of its area.
 STRICT_SHARE = 0.9
 SLEEVE_GAP_SIDES, SLEEVE_GAP_AREA = 0.3, 0.002  # see _sleeve_gaps; the area as a share of the image
@@ -86,7 +89,13 @@ def auto_garment_mask(rgb: np.ndarray) -> np.ndarray:
     loose = _enclosed((distance > threshold) | (gradient.sum(2) > EDGE_FACTOR * max(threshold, 2.0)))
     if strict.sum() >= STRICT_SHARE * loose.sum():
         return strict
-    return snap_to_edges(rgb, loose, strict)
+    return smooth_outline(snap_to_edges(rgb, loose, strict), OUTLINE_SMOOTHING * min(rgb.shape[:2]))
+
+
+def smooth_outline(mask: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W) bool ``mask`` with its outline smoothed: blurred by ``sigma`` px and cut at one half, so wiggles
+    shorter than a few sigma go and its shape (sleeves, the gaps beside them) stays."""
+    return cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma) > 0.5
 
 
 def _sleeve_gaps(mask: np.ndarray, candidate: np.ndarray) -> np.ndarray:
@@ -152,7 +161,9 @@ def snap_to_edges(rgb: np.ndarray, mask: np.ndarray, certain: np.ndarray) -> np.
     inside = mask.astype(np.uint8)
     markers = np.zeros((height, width), np.int32)
     markers[cv2.dilate(inside, kernel) == 0] = 1
-    markers[(cv2.erode(inside, kernel) > 0) | certain] = 2
+    # sure garment twice as far inside: near a strong edge (a coloured band on a white garment) the rough mask takes
+    # in a band of JPEG ringing as wide as the snapping band, and the outline stayed out there, a white fringe
+    markers[(cv2.erode(cv2.erode(inside, kernel), kernel) > 0) | certain] = 2
     cv2.watershed(np.ascontiguousarray(rgb[:, :, ::-1]), markers)
     snapped = markers == 2
     # watershed lines (-1) between the two: garment where the rough mask said so
