@@ -557,23 +557,27 @@ def test_no_skin_line_along_a_sleeve_a_little_narrower_than_the_old_one(default_
 
 
 def test_the_skin_a_lower_neckline_bares_continues_the_neck_above_it(default_pipeline):
-    """The same woman in a white V-necked top, a tee with a lower round neck: the chest it bares is drawn in the
-    colour of the real skin near it (vton.skin.skin_nearby: the neck's, mostly), not one median colour of all the
-    skin the photo shows (arms included), which met the neck at a visible seam."""
-    photo = require_shared(SHARED / "data" / "wild" / "persons" / "02849_00.jpg")
-    tee = require_shared(SHARED / "data" / "wild" / "garments" / "07764_00.jpg")
-    analysis = default_pipeline.analyze_person(photo)
-    labels, image, tone = photo_skin(analysis)
-    result = np.asarray(default_pipeline(analysis, tee).image).astype(np.float32)
+    """The woman in a white V-necked top: skin drawn where her top was, within 40 px of her neck (a lower neckline
+    bares it), takes the colour of the real skin near it (vton.skin.skin_nearby: the neck's, mostly), not one median
+    colour of all the skin the photo shows (arms included), which met the neck at a visible seam: 4.5 from the
+    neck's colour near it against 12.9. (Until session 23 this was measured on a whole try-on, where the pixels
+    picked as drawn skin held the tee's skin-toned print too.)"""
+    from vton.skin import skin_nearby
 
-    changed = (np.abs(result - image).max(-1) > 12) & np.isin(labels, LABEL_GROUPS["upper"])
-    drawn = np.zeros_like(changed)
-    drawn[changed] = np.linalg.norm(hue(result[changed]) - hue(tone[None]), axis=1) < 0.05
-    assert drawn.sum() > 3000  # 5,660
-    neck = cv2.erode((labels == 10).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    near = neck & (cv2.dilate(drawn.astype(np.uint8), np.ones((81, 81), np.uint8)) > 0)  # within 40 px
-    step = np.linalg.norm(np.median(result[drawn], 0) - np.median(image[near], 0))
-    assert step < 15  # 11.1; in the median colour of all the skin (unshaded), 20.4
+    photo = require_shared(SHARED / "data" / "wild" / "persons" / "02849_00.jpg")
+    analysis = default_pipeline.analyze_person(photo)
+    _, _, tone = photo_skin(analysis)
+    window, labels, keypoints = analysis.window((750, 1000))
+    old = np.isin(labels, GARMENT_LABELS)
+    neck = labels == 10
+    region = old & (cv2.dilate(neck.astype(np.uint8), np.ones((81, 81), np.uint8)) > 0)
+    region[int(keypoints[1, 1] + 0.3 * np.linalg.norm(keypoints[2, :2] - keypoints[5, :2])):] = False
+    colour = skin_nearby(window, labels, old, region, tone)
+    inner = cv2.erode(neck.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    near = np.median(window[inner & (cv2.dilate(region.astype(np.uint8), np.ones((81, 81), np.uint8)) > 0)], 0)
+    assert region.sum() > 5000  # 16,539
+    assert np.linalg.norm(np.median(colour[region], 0) - near) < 8  # 4.5
+    assert np.linalg.norm(tone - near) > 10  # 12.9: one colour for all the skin would not do
 
 
 def test_the_skin_a_lower_neckline_bares_meets_the_neck_without_a_seam(default_pipeline):
@@ -745,3 +749,18 @@ def test_a_tee_lengthened_over_a_dress_hangs_straight(default_pipeline):
     above = np.median([extent(r) for r in range(top + int(0.55 * length), top + int(0.7 * length))])
     near_hem = np.percentile([extent(r) for r in range(top + int(0.85 * length), rows.max() - 2)], 90)
     assert result.over_clothes and above > 100 and near_hem < 1.03 * above  # 145 px, 144 (156 before)
+
+
+def test_a_striped_tees_stripes_stay_straight_where_its_sides_and_hem_are_stretched(default_pipeline):
+    """The wild striped top on the woman in a ruffled white top: its hem is lowered and its sides widened by
+    vton.fit, which resamples each column (row) by its own gap. Gaps stepping by whole pixels between neighbours
+    turned the stripes over the lower torso into a sawtooth: the mean difference between neighbouring columns
+    there was 6.8 and 7.4 grey levels (the stripes' own slope and edges give about 3), now 5.6 and 4.8."""
+    wild = require_shared(SHARED / "data" / "wild")
+    result = default_pipeline(wild / "persons" / "02849_00.jpg", wild / "garments" / "00151_00.jpg")
+    grey = np.asarray(result.image.convert("L"), np.float32)
+    height, width = grey.shape
+    for top, bottom in ((0.38, 0.5), (0.45, 0.55)):  # the lower torso, between the arms
+        band = grey[int(top * height):int(bottom * height), int(0.38 * width):int(0.6 * width)]
+        assert np.abs(np.diff(band, axis=1)).mean() < 6.2, (top, bottom)
+        assert np.abs(np.diff(band, axis=0)).mean() > 20  # the stripes are there

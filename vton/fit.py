@@ -49,6 +49,7 @@ CHEST_ROWS = 0.8  # the chest: from the armpits this far down, in shoulder width
 # design (LONG_GARMENT: a tee, which the GMM squeezes most) to VITON's median. Judged blind: a tee at 0.85 still
 # read as a crop top on a person in one (wild 61, 62, 76, 78); crop tops at 0.95 read as longer than designed.
 DESIGN_LENGTH, DESIGN_LENGTH_LONG = 0.85, 0.95
+GAP_SMOOTHING = 2.0  # px at 1024 px high: the Gaussian over which a stretched side's gap varies from row to row
 HEM_BELOW_HIPS = 0.2  # the lowest a lengthened hem goes: this far below the hip joints, in shoulder widths
 
 
@@ -487,20 +488,27 @@ def _stretch_rows(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, allo
         rows = np.nonzero(gap > 0)[0]
         if rows.size == 0:
             continue
-        e, g = edge[rows].astype(np.float32)[:, None], gap[rows][:, None]
+        # the strip is resampled by a gap that varies smoothly from row to row, in fractions of a pixel (whole-pixel
+        # steps between neighbouring rows resampled it by different amounts, and a stripe or a print's edge across
+        # them became a sawtooth); the span still ends where the measured gap does (short of it, the old garment
+        # or the background showed in dashes; the garment's own edge pixel fills the rest)
+        smooth = cv2.GaussianBlur(gap.astype(np.float32)[:, None], (1, 0), 0,
+                                  sigmaY=GAP_SMOOTHING * max(height, 256) / 1024)[:, 0]
+        e, g = edge[rows].astype(np.float32)[:, None], gap[rows].astype(np.float32)[:, None]
+        s = np.maximum(smooth[rows][:, None], 0.5)
         # only the columns a side's stretch can reach (a fraction of the width: most of the time of a try-on's fit
         # was spent on the rest)
         if side == "left":  # target [e - g, e + strip) samples source [e, e + strip)
             c0, c1 = max(0, int((e - g).min())), min(width, int((e + strip).max()) + 1)
             xs = np.arange(c0, c1, dtype=np.float32)[None, :]
             span = (xs >= e - g) & (xs < e + strip)
-            source = np.where(span, e + (xs - (e - g)) * strip / (strip + g), xs)
+            source = np.where(span, np.maximum(e + (xs - (e - s)) * strip / (strip + s), e), xs)
             added[rows, c0:c1] |= span & (xs < e)
         else:  # target (e - strip, e + g] samples source (e - strip, e]
             c0, c1 = max(0, int((e - strip).min())), min(width, int((e + g).max()) + 1)
             xs = np.arange(c0, c1, dtype=np.float32)[None, :]
             span = (xs > e - strip) & (xs <= e + g)
-            source = np.where(span, e - (e + g - xs) * strip / (strip + g), xs)
+            source = np.where(span, np.minimum(e - (e + s - xs) * strip / (strip + s), e), xs)
             added[rows, c0:c1] |= span & (xs > e)
         # the grid at the fractional source columns (linear along x), written where the side's span is (the other
         # side's, written before, stays)
