@@ -27,7 +27,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from vton.garment import auto_garment_mask
+from vton.garment import auto_garment_mask, unseen_by_gmm
 from vton.image_io import NET_HEIGHT, NET_WIDTH
 from vton.person import draw_person
 from vton.pose import PersonDetection
@@ -151,7 +151,9 @@ class VitonDataset(Dataset):
     that the TOM may keep (see ``vton.tom.tom_input``); head (1, H, W) {0, 1}: hair, face and neck, which the
     pipeline keeps from the photo; upper, hidden (1, H, W) {0, 1}: the worn garment as the person analysis finds
     it and what the TOM does not see (``vton.representation.PersonMasks``); garment (3, H, W) [-1, 1];
-    garment_mask (1, H, W) {0, 1}; garment_region (1, H, W) {0, 1}: the worn garment in the parse;
+    garment_mask (1, H, W) {0, 1}; garment_unseen (1, H, W) [0, 1], with ``garment_unseen``: what the GMM is
+    not shown of the garment (``vton.garment.unseen_by_gmm``, as the pipeline); garment_region (1, H, W) {0, 1}:
+    the worn garment in the parse;
     target_garment (3, H, W) [-1, 1]: the photo inside garment_region, white outside (the GMM target);
     person_name, garment_name: file names.
 
@@ -162,6 +164,8 @@ class VitonDataset(Dataset):
         garment_masks: 'dataset' (cloth-mask/) or 'auto' (the library's automatic mask, what the app uses; some
             dataset masks of pale garments are wrong).
         with_lower_body: False leaves lower_body all 0 and skips computing it (the GMM does not use it).
+        garment_unseen: add ``garment_unseen`` (~25 ms per item): for the library's try-on as the pipeline runs it
+            (evaluation, the TOM's training); the GMM's own training shows it the whole garment.
         parser: with representation='photo', the human parser whose labels give the person, head and lower-body
             masks, as the pipeline does when its weights have one (labels cached once per image); None: MediaPipe
             and the heuristics.
@@ -182,6 +186,7 @@ class VitonDataset(Dataset):
     pose_model: str | None = None
     face_model: str | None = None
     with_lower_body: bool = True
+    garment_unseen: bool = False
     parser: object = None
     backgrounds: float = 0.0
     uncover: float = 0.0
@@ -272,6 +277,8 @@ class VitonDataset(Dataset):
             "hidden": torch.from_numpy(masks.hidden[None].astype(np.float32)),
             "garment": _to_unit(garment),
             "garment_mask": torch.from_numpy(garment_mask[None].astype(np.float32)),
+            **({"garment_unseen": torch.from_numpy(unseen_by_gmm(np.asarray(garment), garment_mask)[None])}
+               if self.garment_unseen else {}),
             "garment_region": region,
             "target_garment": person_t * region + (1 - region),
             "person_name": person_name,

@@ -114,7 +114,7 @@ def main(args: argparse.Namespace) -> dict:
     tom = load_trained(args.tom or folder, "tom", device)
     human_parser = load_trained(folder, "parser", device) if args.use_parser and (folder / "parser").is_dir() else None
     dataset = VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
-                           garment_masks=args.garment_masks, parser=human_parser)
+                           garment_masks=args.garment_masks, parser=human_parser, garment_unseen=True)
     if args.limit:
         dataset.items = dataset.items[: args.limit]
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers)
@@ -133,7 +133,8 @@ def main(args: argparse.Namespace) -> dict:
             tensors = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
             person = PersonTensors.from_batch(tensors)
             warps = {"model": warp_garment(gmm, tensors["representation"], tensors["garment"],
-                                           tensors["garment_mask"], args.mirror_average)[:2]}
+                                           tensors["garment_mask"], args.mirror_average,
+                                           tensors["garment_unseen"])[:2]}
             identity = gmm.gridGen(identity_theta.expand(b, -1))
             warps["identity"] = (warp(tensors["garment"], identity, "border"),
                                  warp(tensors["garment_mask"], identity, "zeros"))

@@ -290,6 +290,7 @@ def main(args: argparse.Namespace) -> Path:
         human_parser = load_trained(args.parse_with, "parser") if args.parse_with else None
         return VitonDataset(args.dataroot, args.split, args.pairs, args.representation, args.cache_dir,
                             garment_masks=args.garment_masks, with_lower_body=args.stage == "tom", parser=human_parser,
+                            garment_unseen=args.stage == "tom",
                             backgrounds=args.backgrounds, uncover=args.uncover, uncover_band=args.uncover_band,
                             seed=args.seed)
     if distributed and not main_process:
@@ -403,7 +404,7 @@ def main(args: argparse.Namespace) -> Path:
             else:
                 with torch.no_grad():  # the library's try-on, as the pipeline runs it (mirror-averaged warp)
                     warped, warped_mask, _ = warp_garment(gmm, batch["representation"], batch["garment"],
-                                                          batch["garment_mask"])
+                                                          batch["garment_mask"], unseen=batch["garment_unseen"])
                 result = render(model, PersonTensors.from_batch(batch), warped, warped_mask)
                 rendered, mask = result.rendered, result.comp
                 tryon = result.network if args.tom_loss_on == "all" else result.tryon

@@ -414,7 +414,9 @@ def lengthen_to_design(grid: torch.Tensor, warped: np.ndarray, shown: np.ndarray
     """
     height = shown.shape[0]
     none = np.zeros_like(shown)
-    measured, warp_measured = body_near_hem(shown), body_near_hem(warped)
+    # (measured on the largest piece: a speck of the TOM's mask far below the hem put the rows near the "hem"
+    # under the garment, and the garment was not lengthened at all)
+    measured, warp_measured = body_near_hem(_largest_part(shown)), body_near_hem(_largest_part(warped))
     armpits = armpit_row(keypoints, height)
     if (measured is None or warp_measured is None or design_ratio <= 0 or armpits >= height
             or (keypoints[[8, 11], 2] <= 0).any()):
@@ -450,6 +452,14 @@ def lengthen_to_design(grid: torch.Tensor, warped: np.ndarray, shown: np.ndarray
     # hanging beside it, resampled with it, left their cuffs on the skirt
     body = _run_through(warped, np.full(height, int(round(keypoints[[8, 11], 0].mean()))))
     return grid, warped & body & ~shown & (rows >= start) & (rows <= max(target, min(hem, lowest)))
+
+
+def _largest_part(mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the largest 8-connected part of ``mask`` ((H, W) bool); empty for an empty mask."""
+    count, parts, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return mask
+    return parts == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
 
 
 def hung_over(longer: np.ndarray, labels: np.ndarray) -> np.ndarray:

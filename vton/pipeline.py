@@ -206,7 +206,11 @@ class TryOnPipeline:
 
         # 2. GMM: TPS warp of the garment onto the person
         start = time.perf_counter()
-        warped, warped_mask, theta = warp_garment(self.gmm, person.representation, cloth, cloth_mask)
+        # the GMM does not see the inside of the back through the neckline: it put the garment's top there at the
+        # base of the neck, and the front's neckline far below it, a crew neck drawn as a scoop
+        unseen = torch.stack([torch.from_numpy(g.unseen_by_gmm())[None] for g in garments])
+        warped, warped_mask, theta = warp_garment(self.gmm, person.representation, cloth, cloth_mask,
+                                                  unseen=unseen.to(dev).float())
         grid = self.gmm.gridGen(theta.float())
         for i, g in enumerate(garments):
             # an off-the-shoulder top is worn below the shoulders, where the GMM never puts a top (vton.off_shoulder)

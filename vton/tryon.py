@@ -76,7 +76,8 @@ class TryOnTensors:
 
 
 def warp_garment(gmm: GMM, representation: torch.Tensor, garment: torch.Tensor, garment_mask: torch.Tensor,
-                 mirror_average: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 mirror_average: bool = True, unseen: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The GMM's TPS warp of the garment onto the person.
 
     Args:
@@ -84,14 +85,17 @@ def warp_garment(gmm: GMM, representation: torch.Tensor, garment: torch.Tensor, 
             in {0, 1}.
         mirror_average: average with the warp predicted for the mirrored inputs (inference; training the GMM
             itself uses the plain forward pass).
+        unseen: (B, 1, H, W) in [0, 1], parts of the garment the GMM is shown as background (the inside of its
+            back, see :meth:`vton.garment.GarmentInput.inner_back_mask`); they are warped with the rest.
     Returns:
         warped (B, 3, H, W) in [-1, 1], warped_mask (B, 1, H, W) in [0, 1], theta (B, 2 * grid^2).
     """
     # the garment on white, as VITON photographs its garments: on a product photo's light grey background
     # (243-246) the GMM warped it narrower and shorter than the torso (width at the chest 0.85 of the torso's against
     # 1.01 on white, over the 75 wild try-ons), VITON's own garments too
-    on_white = garment * garment_mask + (1 - garment_mask)
-    garment_in = on_white if gmm.config.garment_channels == 3 else garment_mask * 2 - 1
+    seen = garment_mask if unseen is None else garment_mask * (1 - unseen)
+    on_white = garment * seen + (1 - seen)
+    garment_in = on_white if gmm.config.garment_channels == 3 else seen * 2 - 1
     grid, theta = gmm.mirror_averaged(representation, garment_in) if mirror_average else gmm(representation, garment_in)
     return warp(garment, grid, "border").float(), warp(garment_mask, grid, "zeros").float(), theta
 
@@ -112,12 +116,14 @@ def render(tom: TOM, person: PersonTensors, warped: torch.Tensor, warped_mask: t
 
 
 def try_on(gmm: GMM, tom: TOM, person: PersonTensors, garment: torch.Tensor, garment_mask: torch.Tensor,
-           mirror_average: bool = True) -> TryOnTensors:
+           mirror_average: bool = True, unseen: torch.Tensor | None = None) -> TryOnTensors:
     """Warp ``garment`` onto ``person`` and render the try-on (one item per garment and person of the batch).
 
     Args:
         person: B persons (or one, expanded with :meth:`PersonTensors.expand`).
-        garment: (B, 3, H, W) in [-1, 1]; garment_mask: (B, 1, H, W) in {0, 1}.
+        garment: (B, 3, H, W) in [-1, 1]; garment_mask: (B, 1, H, W) in {0, 1}; unseen: as
+            :func:`warp_garment`.
     """
-    warped, warped_mask, theta = warp_garment(gmm, person.representation, garment, garment_mask, mirror_average)
+    warped, warped_mask, theta = warp_garment(gmm, person.representation, garment, garment_mask, mirror_average,
+                                              unseen)
     return render(tom, person, warped, warped_mask, theta)
