@@ -57,6 +57,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="garment masks: the dataset's cloth-mask (as published numbers) or the app's automatic ones")
     p.add_argument("--mirror-average", action=argparse.BooleanOptionalAction, default=True,
                    help="average the GMM's warp with the mirrored input's, as the pipeline does (default: on)")
+    p.add_argument("--unseen", action=argparse.BooleanOptionalAction, default=True,
+                   help="the GMM is not shown the inside of the garment's back, as the pipeline does (default: on; "
+                        "--no-unseen: as until session 23)")
     p.add_argument("--limit", type=int, help="first N pairs only")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--workers", type=int, default=1)
@@ -132,9 +135,13 @@ def main(args: argparse.Namespace) -> dict:
             b = batch["person"].shape[0]
             tensors = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
             person = PersonTensors.from_batch(tensors)
-            warps = {"model": warp_garment(gmm, tensors["representation"], tensors["garment"],
-                                           tensors["garment_mask"], args.mirror_average,
-                                           tensors["garment_unseen"])[:2]}
+            unseen = tensors["garment_unseen"]
+            warped, warped_mask, theta = warp_garment(gmm, tensors["representation"], tensors["garment"],
+                                                      tensors["garment_mask"], args.mirror_average,
+                                                      unseen if args.unseen else None)
+            warps = {"model": (warped, warped_mask)}
+            # the garment as shown: without the inside of its back, which the pipeline shows as what is behind it
+            front = (warp(tensors["garment_mask"] * (1 - unseen), gmm.gridGen(theta.float()), "zeros") > 0.5).float()
             identity = gmm.gridGen(identity_theta.expand(b, -1))
             warps["identity"] = (warp(tensors["garment"], identity, "border"),
                                  warp(tensors["garment_mask"], identity, "zeros"))
@@ -146,6 +153,7 @@ def main(args: argparse.Namespace) -> dict:
                                  for p, g in zip(batch["person_name"], batch["garment_name"])], device=device)
             for name, (warped, warped_mask, tryon, network) in outputs.items():
                 metrics = {"warp_iou": iou(warped_mask, tensors["garment_region"]), **tryon_metrics(tryon, tensors["person"]),
+                           **({"warp_iou_front": iou(front, tensors["garment_region"])} if name == "model" else {}),
                            **{f"network_{k}": v for k, v in tryon_metrics(network, tensors["person"]).items()}}
                 for key, values in metrics.items():
                     sums[f"{name}/{key}"] = sums.get(f"{name}/{key}", 0.0) + float(values[same].sum())
@@ -163,13 +171,14 @@ def main(args: argparse.Namespace) -> dict:
         "pairs": len(dataset), "paired": paired, "unpaired": unpaired,
         "dataroot": str(args.dataroot), "split": args.split, "pairs_file": str(args.pairs),
         "representation": args.representation, "garment_masks": args.garment_masks,
-        "mirror_average": args.mirror_average,
+        "mirror_average": args.mirror_average, "unseen": args.unseen,
         "person_masks": "parser" if dataset.parse_dir is not None else "mediapipe",
         "model": str(args.model or "default"),
         "metrics": {k: v / paired for k, v in sums.items()} if paired else {},
         "hem_offset_median": float(torch.cat(hems).nanmedian()) if paired else None,
         "hem_offset_quartiles": [float(torch.cat(hems).nanquantile(q)) for q in (0.25, 0.75)] if paired else None,
-        "settings": "256x192; SSIM torchmetrics RGB [0,1] gaussian 11 sigma 1.5; warp IoU vs parse {5,6,7}; "
+        "settings": "256x192; SSIM torchmetrics RGB [0,1] gaussian 11 sigma 1.5; warp IoU vs parse {5,6,7} (front: "
+                    "without the inside of the garment's back); "
                     "ssim/psnr/l1: the try-on as shown (vton.tryon.try_on); network_*: TOM output alone",
     }
     out = Path(args.json)
