@@ -32,7 +32,9 @@ NECK_HALF_WIDTH = 0.3  # the neckline's columns, either side of the neck joint, 
 SHOULDER_TAPER = 1.0
 # A sleeve is stretched over the strip of arm beside it (an arm is inside its sleeve) where that strip is at most
 # this wide, fraction of the height: wider, it is a forearm raised beside the shoulder, or the sleeve really ends.
-SLEEVE_REACH = 0.015
+# (0.015 until session 23: strips of 1.6-1.9% along a shoulder were covered in some rows and not in others, and the
+# sleeve's outline there was a staircase of notches showing skin)
+SLEEVE_REACH = 0.02
 SLEEVED_SPREAD = 1.25  # a garment whose sleeves spread wider than this times its body (spread_ratio) has sleeves
 OUTLINE_RIM = 0.002  # the person's outline taken this much (of the height) wider: its soft rim the labels leave out
 HEM_REACH = 0.08  # the farthest the hem is lowered, fraction of the window's height; farther: a cropped garment
@@ -299,7 +301,11 @@ def cover_arms(grid: torch.Tensor, garment: np.ndarray, body: np.ndarray, keypoi
     rim = 2 * max(1, round(OUTLINE_RIM * height)) + 1
     body = cv2.dilate(body.astype(np.uint8), np.ones((1, rim), np.uint8)) > 0
     gaps = _side_gaps(garment, body, reach + 1)
-    allowed = tuple((rows >= first) & (rows < armpits) & (gaps[side][1] <= reach)
+    # whether a row's strip is narrow enough, decided on the running median of its neighbours' (a strip about as
+    # wide as the reach was covered in every other row)
+    window = 2 * reach + 1
+    allowed = tuple((rows >= first) & (rows < armpits) & (np.median(np.lib.stride_tricks.sliding_window_view(
+        np.pad(gaps[side][1], reach, mode="edge"), window), axis=1) <= reach)
                     for side, first in zip(("left", "right"), rows_from))
     if not (allowed[0].any() or allowed[1].any()):
         return grid, np.zeros_like(garment)
