@@ -376,6 +376,43 @@ def test_a_top_is_worn_over_a_dress_or_a_top_it_would_leave_bare(default_pipelin
     assert abs(changed_share_of_old_top(default_pipeline, sleeves, top) - over) < 0.01
 
 
+@pytest.mark.parametrize("person, old_colour", [("052472_0", "dark"), ("053514_0", "pale")])
+def test_a_top_over_a_dress_leaves_no_strap_of_it_on_the_skin(default_pipeline, person, old_colour):
+    """Wild photos of a black camisole dress and of a cream halter-neck dress, a yellow cropped bustier worn over
+    them: above the armpits, what the bustier leaves of the dress (its straps, the inside of its V, the halter round
+    the neck) is drawn as the skin around it (vton.skin.straps_left). Before, kept as photographed, the dress showed
+    through: of the dress's pixels above the armpits, 41% stayed dark and 66% stayed cream. A tee around the same
+    bustier (a wide piece, bordered by the wall) stays as photographed, a layered outfit."""
+    wild = require_shared(SHARED / "data" / "wild")
+    bustier = wild / "garments" / "02015_00.jpg"
+    analysis = default_pipeline.analyze_person(wild / "persons" / f"{person}.jpg")
+    assert analysis.wears_a_dress()
+    result = default_pipeline(analysis, bustier)
+    labels, photo, skin = photo_skin(analysis)
+    out = np.asarray(result.image).astype(np.float32)
+    dress = np.isin(labels, LABEL_GROUPS["upper"])
+    dress[armpit_row(result.keypoints, len(labels)):] = False
+    before, after = photo[dress], out[dress]
+
+    def share(pixels):  # of the dress's colour: black, or bright and grey (the skin and the bustier are warm)
+        if old_colour == "dark":
+            return (pixels.mean(1) < 70).mean()
+        return ((pixels.mean(1) > 150) & (hue(pixels)[:, 2] > 0.29)).mean()
+
+    assert share(before) > 0.95 and share(after) < 0.1  # 0.997 -> 0.024 (0.41 before); 0.998 -> 0.001 (0.66)
+    # what is not the bustier (yellow: little blue) is the skin's colour
+    drawn = after[hue(after)[:, 2] > 0.2]
+    assert len(drawn) > 500 and np.abs(hue(np.median(drawn, 0)) - hue(skin)).max() < 0.02
+    tee = default_pipeline.analyze_person(wild / "persons" / "049447_0.jpg")
+    result = default_pipeline(tee, bustier)
+    assert result.over_clothes
+    labels = tee.labels_in_photo()
+    top = np.isin(labels, LABEL_GROUPS["upper"])
+    top[armpit_row(result.keypoints, len(labels)):] = False
+    kept = np.abs(np.asarray(result.image).astype(int) - np.asarray(tee.photo).astype(int)).max(2) <= 8
+    assert kept[top].mean() > 0.4  # 0.50: the tee's shoulders and sleeves around the bustier
+
+
 def test_a_garment_that_covers_the_old_top_replaces_it(default_pipeline):
     """A VITON person in a grey tee, a black short-sleeved top that covers it (but for strips along its edges): by
     default the tee is replaced, exactly as when asked to (vton.pipeline.drawn_share 0.0); asked to wear the top

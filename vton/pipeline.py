@@ -30,7 +30,7 @@ from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
 from .representation import ARM_LABELS, NECK_LABEL
 from .skin import (SKIN_LABELS, SLIVER_WIDTH, bare_torso, box_around, continue_real_skin, garment_in_slivers,
-                   in_skin_tone, skin_nearby, torso_shading, wall_in_slivers)
+                   in_skin_tone, skin_nearby, skin_over_straps, straps_left, torso_shading, wall_in_slivers)
 from .sleeves import lay_sleeves
 from .tom import TOM, change_alpha, compose
 from .tps import moved_grid, upsample_grid
@@ -428,8 +428,23 @@ class TryOnPipeline:
         light = analysis.garment_light(size)
         if light is not None:  # lit as the old garment was on the body (vton.shading)
             warped_hi = ((warped_hi + 1) * torch.from_numpy(light).to(dev)[None, None] - 1).clamp(-1, 1)
+        straps = None
         if over_clothes:  # worn over the old clothes (a top over a dress): around the garment they stay as they are
-            upper = upper * comp_hi * warped_mask_hi
+            garment_shown = comp_hi * warped_mask_hi
+            if analysis.parse is not None:  # but for the straps it leaves on the skin, drawn as skin (vton.skin)
+                straps = straps_left(upper[0, 0].cpu().numpy(), garment_shown[0, 0].cpu().numpy(),
+                                     analysis.window(size)[1], first_row)
+            upper = upper * garment_shown
+            if straps is not None and straps.any():
+                # (a little past their edge: the parse's soft edge and the photo's JPEG ringing left a line along them)
+                reach = 2 * max(1, round(0.005 * work_h)) + 1
+                straps = cv2.dilate(straps.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
+            else:
+                straps = None
+        kept = upper  # the old garment that changes, but for the straps (drawn below)
+        if straps is not None:
+            soft = cv2.GaussianBlur(straps.astype(np.float32), (0, 0), 1.0)
+            upper = torch.maximum(upper, torch.from_numpy(soft).to(dev)[None, None])
         neck = analysis.neck_in_window(size)
         if neck is not None:
             # the neck is head (never changed) but where the garment's front covers it: a crew neck over the base of
@@ -471,7 +486,7 @@ class TryOnPipeline:
         if torso_skin is not None or under is not None:  # (both come from the parse)
             window, labels, keypoints = analysis.window(size)
             shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy()
-            old = upper[0, 0].cpu().numpy()
+            old = kept[0, 0].cpu().numpy()
         if torso_skin is not None:  # the bare skin the TOM draws on the torso, in the person's skin tone
             torso, colour = torso_skin
             weight = bare_torso(torso, old, shown, first_row)
@@ -504,6 +519,14 @@ class TryOnPipeline:
             if strip.any():
                 where = torch.from_numpy(strip).to(dev)[None, None]
                 rendered_hi = torch.where(where, torch.from_numpy(filled).permute(2, 0, 1)[None].to(dev), rendered_hi)
+        if straps is not None:  # what the straps left on the skin hide (vton.skin.skin_over_straps)
+            window, labels, _ = analysis.window(size)
+            # (drawn 3 px past where the change alpha's soft edge ends: there the TOM's drawing showed as a pale line)
+            straps = cv2.dilate(straps.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+            drawn = skin_over_straps(window, labels, analysis.masks_in_window(size)[0], straps)
+            where = torch.from_numpy(straps).to(dev)[None, None]
+            rendered_hi = torch.where(where, torch.from_numpy(drawn * 2 - 1).permute(2, 0, 1)[None].to(dev),
+                                      rendered_hi)
         tryon_hi = compose(warped_hi, rendered_hi, shown_hi)
         alpha_image = Image.fromarray((alpha[0, 0] * 255 + 0.5).clamp(0, 255).byte().cpu().numpy())
 

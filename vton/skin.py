@@ -48,6 +48,13 @@ SEAM_COLOUR = 30.0  # RGB distance (0-255) from the drawn skin's colour at the s
 # and no larger than HOLE_AREA of the height squared is the new garment (garment_in_slivers)
 HOLE_RING = 0.9
 HOLE_AREA = 0.0025
+# worn over the clothes, a piece of the old garment left beside the new one (a dress's strap, a halter neck, the
+# inside of a V-neck) is bare skin when it lies mostly above the armpits, is no larger than STRAP_AREA of the height
+# squared, and skin borders at least STRAP_SKIN of its outline off the new garment (straps and halters: 0.6-0.98; a
+# tee's sleeves around a camisole, bordered by the wall: 0.2-0.3)
+STRAP_AREA = 0.02
+STRAP_SKIN = 0.5
+STRAP_CLOSING = 0.06  # the body's outline is closed over this radius (of the height) across the straps
 
 
 def body_model(keypoints: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -297,6 +304,87 @@ def garment_in_slivers(garment: np.ndarray, labels: np.ndarray, old: np.ndarray,
     strip |= _holes_in(left > 0.5, shown > 0.5, HOLE_AREA * len(labels) ** 2)
     reach = max(width, np.sqrt(HOLE_AREA) * len(labels))  # a hole's pixels lie this close to the garment around it
     return strip, (nearest_background(garment, shown > 0.5, strip, reach) if strip.any() else garment)
+
+
+def straps_left(old: np.ndarray, shown: np.ndarray, labels: np.ndarray, first_row: int) -> np.ndarray:
+    """(H, W) bool: the pieces of the old garment that a garment worn over the clothes leaves bare on the skin: a
+    dress's straps above an off-the-shoulder top, a halter neck above a bustier, the inside of a camisole's V above a
+    crop top's neckline. Left as photographed, they read as the old clothes showing through (not as a layered
+    outfit, as a tee's sleeves around a camisole do); drawn as the skin around them, the outfit is the new top over
+    the dress's skirt.
+
+    A piece (8-connected, of the old garment off the new one) qualifies when at least half of it lies above the
+    armpits, its area is at most :data:`STRAP_AREA` of the height squared, and the photo's skin (arms, neck, bare
+    torso) makes up at least :data:`STRAP_SKIN` of the pixels around it that are not the new garment.
+
+    Args:
+        old: (H, W) float32 in [0, 1] the old garment; shown: (H, W) float32 in [0, 1] where the new garment shows;
+        labels: (H, W) uint8 LIP labels; first_row: the armpits' row (:func:`vton.fit.armpit_row`).
+    """
+    height = len(labels)
+    left = (old > 0.5) & (shown <= 0.5)
+    out = np.zeros_like(left)
+    rows = np.nonzero(left[:first_row].any(1))[0]
+    if not rows.size:
+        return out
+    box = (slice(int(rows[0]), height), slice(None))  # (pieces reaching below the armpits are measured whole)
+    count, parts = cv2.connectedComponents(left[box].astype(np.uint8), connectivity=8)
+    if count < 2:
+        return out
+    # the pixels around each piece (its label spread one pixel outwards), off the piece and off the new garment
+    around = cv2.dilate(parts.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64)
+    around *= ~left[box] & (shown[box] <= 0.5)
+    ring = np.bincount(around.ravel(), minlength=count)
+    skin = np.bincount(around[np.isin(labels[box], SKIN_LABELS)].ravel(), minlength=count)
+    area = np.bincount(parts.ravel(), minlength=count)
+    above = np.bincount(parts[:first_row - box[0].start].ravel(), minlength=count)
+    straps = (2 * above >= area) & (area <= STRAP_AREA * height ** 2) & (skin >= STRAP_SKIN * np.maximum(ring, 1))
+    straps &= ring > 0
+    straps[0] = False
+    out[box] = straps[parts]
+    return out
+
+
+def skin_over_straps(window: np.ndarray, labels: np.ndarray, old: np.ndarray, straps: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float32 RGB in [0, 1]: ``window`` with the straps of :func:`straps_left` drawn as what they hide.
+
+    The skin there continues the photo's skin on either side of them (:func:`skin_nearby`, with the photo's grain;
+    its colour moved to meet the real skin without a step along them, :func:`continue_real_skin`), not the TOM's
+    drawing (upsampled from 256x192 and moved to the skin's tone, it showed its own pale and dark bands). Where a
+    strap lies beyond the body's outline (over the shoulder's top, on its way to the back), it is the wall.
+
+    Args:
+        window: (H, W, 3) uint8; labels: (H, W) uint8 LIP labels; old: (H, W) float32 in [0, 1] the old garment;
+        straps: (H, W) bool the pixels to draw (a little wider than :func:`straps_left`'s).
+    """
+    height = len(labels)
+    out = window.astype(np.float32) / 255
+    garment = old > 0.5
+    skin = skin_colour(window, labels, garment | straps)
+    box = box_around(straps, 2 * STRAP_CLOSING * height + 2)
+    if skin is None or box is None:
+        return out
+    colour, grain = skin
+    background = (labels == 0) & (old < 0.05) & ~straps
+    # the body's outline goes on across the straps as it runs either side of them (closed over a strap's width):
+    # the strap's pixels beyond it are the wall it crossed on its way over the shoulder
+    person = ((labels > 0) & ~straps).astype(np.uint8)
+    size = 2 * round(STRAP_CLOSING * height) + 1
+    closed = cv2.morphologyEx(person[box], cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size,) * 2),
+                              borderType=cv2.BORDER_REPLICATE) > 0
+    wall = np.zeros_like(straps)
+    wall[box] = straps[box] & ~closed
+    drawn = skin_nearby(window, labels, garment | straps, straps, colour)
+    # seeded: the same photo and garment give the same try-on
+    noise = np.random.default_rng(0).standard_normal(straps.shape, np.float32) * min(grain, MAX_GRAIN)
+    drawn = np.clip(drawn + noise[..., None], 0, 255) / 255
+    bare = straps & ~wall
+    real = np.isin(labels, SKIN_LABELS) & ~garment & ~straps
+    drawn = continue_real_skin(drawn, window, bare.astype(np.float32), real)
+    out[bare] = drawn[bare]
+    if wall.any():
+        out[wall] = nearest_background(window, background, wall, 0.05 * height)[wall].astype(np.float32) / 255
+    return out
 
 
 def _holes_in(region: np.ndarray, garment: np.ndarray, max_area: float) -> np.ndarray:
