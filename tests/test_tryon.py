@@ -9,7 +9,7 @@ from PIL import Image
 
 from conftest import ROOT, SHARED, require_shared
 from vton.errors import InputError
-from vton.fit import armpit_row, chest_ratio
+from vton.fit import OFF_PERSON, armpit_row, chest_ratio, shown_as_warped
 from vton.parsing import LABEL_GROUPS
 from vton.representation import ARM_LABELS, GARMENT_LABELS, LOWER_BODY_LABELS, dress_below_waist_as_skirt
 from vton.tryon import PersonTensors, warp_garment
@@ -198,6 +198,27 @@ def test_a_tee_on_a_person_in_a_camisole_keeps_its_sleeves(default_pipeline):
     sleeves = upper_arms & (cv2.resize(np.asarray(result.warped_mask, np.float32) / 255, size) > 0.5)
     assert sleeves.sum() > 1000  # 3374
     assert (np.asarray(result.change_mask, np.float32)[sleeves] / 255).mean() > 0.8
+
+
+@pytest.mark.parametrize("person", ["02849_00", "052964_0"])
+def test_a_loose_sleeve_shows_as_warped_over_the_whole_upper_arm_and_just_past_it(default_pipeline, person):
+    """Wild photos of women in fitted tees (a ribbed one, a striped one): where the new garment shows as warped
+    whatever the TOM's mask says (vton.fit.shown_as_warped) covers the upper arm from the armpits to the elbows
+    (90% of its pixels; the band around its bone was 0.13 shoulder widths either side, 78%), and a few pixels of the
+    wall beside it, no farther than vton.fit.OFF_PERSON of the height: a loose sleeve hangs past the arm's outline, and
+    there the TOM's mask, upsampled 4-5x, cut its end into ragged curves."""
+    analysis = default_pipeline.analyze_person(require_shared(SHARED / "data" / "wild" / "persons" / f"{person}.jpg"))
+    size = (600, 800)
+    _, labels, keypoints = analysis.window(size)
+    region = shown_as_warped(keypoints, labels)
+    upper_arms = np.isin(labels, ARM_LABELS)
+    upper_arms[:armpit_row(keypoints, size[1])] = False
+    upper_arms[int(keypoints[[3, 6], 1].min()):] = False
+    assert upper_arms.sum() > 3000 and region[upper_arms].mean() > 0.85  # 0.905, 0.907 (0.78 before)
+    wall = region & (labels == 0)
+    assert wall.sum() > 500  # 2942, 2445
+    to_person = cv2.distanceTransform((labels == 0).astype(np.uint8), cv2.DIST_L2, 5)
+    assert to_person[wall].max() <= OFF_PERSON * size[1]
 
 
 def test_a_tee_over_a_dress_covers_the_torso(default_pipeline):

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .representation import ARM_LABELS, GARMENT_LABELS, HEAD_LABELS, LOWER_BODY_LABELS, NECK_LABEL
-from .skin import FOREARM_RADIUS, TORSO_ABOVE_SHOULDERS, UPPER_ARM_RADIUS, body_model, pixel
+from .skin import FOREARM_RADIUS, TORSO_ABOVE_SHOULDERS, body_model, pixel
 
 SIDE_REACH = 0.05  # the farthest a side is moved, as a fraction of the window's height
 SIDE_STRIP = 0.03  # the width of the garment's outer strip that is stretched over the gap, fraction of the height
@@ -44,6 +44,8 @@ HEM_STRIP = 1.5  # the garment's bottom strip stretched over the gap, in multipl
 HEM_BELOW_ARMPITS = 0.3  # a column's bottom is the hem (not a short sleeve's end) this far below the armpits,
 # in shoulder widths
 TORSO_LABELS = GARMENT_LABELS + (NECK_LABEL,)  # the torso below the armpits: the old top, bare torso skin
+SLEEVE_RADIUS = 0.2  # shown_as_warped over the upper arm: this far either side of its bone, in shoulder widths
+OFF_PERSON = 0.004  # shown_as_warped reaches this far (of the height) past the person's outline
 CHEST_ROWS = 0.8  # the chest: from the armpits this far down, in shoulder widths
 # Worn, a garment's length over the width of its body near the hem (length_ratio) is about its in-shop one: VITON's
 # persons in their own tops (LIP parse) 0.95 times it (median; 10th-90th percentile 0.72-1.49, tucked-in tops the
@@ -84,12 +86,20 @@ def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
     for shoulder, elbow, wrist in ((2, 3, 4), (5, 6, 7)):
         if keypoints[shoulder, 2] > 0 and keypoints[elbow, 2] > 0:
             cv2.line(out, pixel(keypoints[shoulder]), pixel(keypoints[elbow]), 1,
-                     max(1, round(2 * UPPER_ARM_RADIUS * shoulder_width)))
+                     max(1, round(2 * SLEEVE_RADIUS * shoulder_width)))
         if keypoints[elbow, 2] > 0 and keypoints[wrist, 2] > 0:  # the forearm, and the hand past the wrist
             hand = keypoints[wrist, :2] + 0.6 * (keypoints[wrist, :2] - keypoints[elbow, :2])
             cv2.line(forearms, pixel(keypoints[elbow]), pixel(hand), 1,
                      max(1, round(3 * FOREARM_RADIUS * shoulder_width)))
-    return (out > 0) & (labels > 0) & ~((forearms > 0) & np.isin(labels, ARM_LABELS))
+    # and a little off the person: a loose sleeve hangs a few pixels past the arm's outline, and there the TOM's
+    # mask, upsampled 4-5x, cut its corners into ragged curves
+    shown = (out > 0) & (labels > 0) & ~((forearms > 0) & np.isin(labels, ARM_LABELS))
+    # (a pixel less: the outline's soft edge, added later, reaches one more; at the TOM's own size, none)
+    reach = round(OFF_PERSON * height) - 1
+    if reach < 1:
+        return shown
+    near = cv2.dilate(shown.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)) > 0
+    return shown | (near & (labels == 0))
 
 
 def chest_ratio(garment: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> float:

@@ -305,8 +305,9 @@ class TryOnPipeline:
             _, labels, keypoints = analysis.window(size)
 
             def shown_cover(torso_labels: np.ndarray) -> torch.Tensor:
-                cover = cv2.GaussianBlur(shown_as_warped(keypoints, torso_labels).astype(np.float32), (0, 0), 1.0)
-                cover *= labels > 0  # softened inwards only: never past the person's outline
+                region = shown_as_warped(keypoints, torso_labels)
+                cover = cv2.GaussianBlur(region.astype(np.float32), (0, 0), 1.0)
+                cover *= region | (labels > 0)  # softened inwards only: never past the region off the person
                 return torch.maximum(comp_tom, torch.from_numpy(cover).to(dev)[None, None])
 
             # replacing a top, a dress below the waist is a skirt that stays (the parser half-labels trousers or
