@@ -194,13 +194,12 @@ class PersonAnalysis:
         return armpit_row(self._keypoints_in_window(size), size[1])
 
     def window(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The framed window of the photo at ``size`` (W, H) as (H, W, 3) uint8, its guided labels (None without the
-        parser), and the keypoints in its pixels (cached)."""
+        """The framed window of the photo at ``size`` (W, H) as (H, W, 3) uint8, its guided labels, and the
+        keypoints in its pixels (cached)."""
         key = ("window", size)
         if key not in self._cache:
             window = np.asarray(self.framing.crop(self.photo, size))
-            labels = None if self.parse is None else labels_in_window(self.parse, window)
-            self._cache[key] = (window, labels, self._keypoints_in_window(size))
+            self._cache[key] = (window, labels_in_window(self.parse, window), self._keypoints_in_window(size))
         return self._cache[key]
 
     def skirt_labels_in_window(self, size: tuple[int, int]) -> np.ndarray:

@@ -528,11 +528,6 @@ class TryOnPipeline:
             where = torch.from_numpy(straps).to(dev)[None, None]
             rendered_hi = torch.where(where, torch.from_numpy(drawn * 2 - 1).permute(2, 0, 1)[None].to(dev),
                                       rendered_hi)
-        # the photo's own pixels under the garment's soft outline where nothing else changes: the TOM's drawing
-        # there (paler, blurred) blended into that outline as a pale line round the garment, over the clothes
-        # especially (a tee's sleeve hems over long sleeves)
-        window = torch.from_numpy(analysis.window(size)[0].copy()).to(dev).permute(2, 0, 1)[None].float() / 127.5 - 1
-        rendered_hi = rendered_hi * upper + window * (1 - upper)
         tryon_hi = compose(warped_hi, rendered_hi, shown_hi)
         alpha_image = Image.fromarray((alpha[0, 0] * 255 + 0.5).clamp(0, 255).byte().cpu().numpy())
 
