@@ -436,16 +436,15 @@ class TryOnPipeline:
                 straps = straps_left(upper[0, 0].cpu().numpy(), garment_shown[0, 0].cpu().numpy(),
                                      analysis.window(size)[1], first_row)
             upper = upper * garment_shown
-            if straps is not None and straps.any():
-                # (a little past their edge: the parse's soft edge and the photo's JPEG ringing left a line along them)
-                reach = 2 * max(1, round(0.005 * work_h)) + 1
-                straps = cv2.dilate(straps.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
-            else:
-                straps = None
         kept = upper  # the old garment that changes, but for the straps (drawn below)
-        if straps is not None:
+        if straps is not None and straps.any():
+            # (a little past their edge: the parse's soft edge and the photo's JPEG ringing left a line along them)
+            reach = 2 * max(1, round(0.005 * work_h)) + 1
+            straps = cv2.dilate(straps.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
             soft = cv2.GaussianBlur(straps.astype(np.float32), (0, 0), 1.0)
             upper = torch.maximum(upper, torch.from_numpy(soft).to(dev)[None, None])
+        else:
+            straps = None
         neck = analysis.neck_in_window(size)
         if neck is not None:
             # the neck is head (never changed) but where the garment's front covers it: a crew neck over the base of

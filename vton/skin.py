@@ -331,9 +331,7 @@ def straps_left(old: np.ndarray, shown: np.ndarray, labels: np.ndarray, first_ro
     count, parts = cv2.connectedComponents(left[box].astype(np.uint8), connectivity=8)
     if count < 2:
         return out
-    # the pixels around each piece (its label spread one pixel outwards), off the piece and off the new garment
-    around = cv2.dilate(parts.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64)
-    around *= ~left[box] & (shown[box] <= 0.5)
+    around = _around(parts, ~left[box] & (shown[box] <= 0.5))  # (off the new garment too)
     ring = np.bincount(around.ravel(), minlength=count)
     skin = np.bincount(around[np.isin(labels[box], SKIN_LABELS)].ravel(), minlength=count)
     area = np.bincount(parts.ravel(), minlength=count)
@@ -387,6 +385,12 @@ def skin_over_straps(window: np.ndarray, labels: np.ndarray, old: np.ndarray, st
     return out
 
 
+def _around(parts: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """(H, W) int64: the pixels around each piece of ``parts`` (connected-component labels) carrying its label (the
+    labels spread one pixel outwards, a grey dilation), 0 off ``where`` ((H, W) bool); count them with bincount."""
+    return cv2.dilate(parts.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64) * where
+
+
 def _holes_in(region: np.ndarray, garment: np.ndarray, max_area: float) -> np.ndarray:
     """(H, W) bool: the pieces of ``region`` of at most ``max_area`` px that the garment rings (at least
     :data:`HOLE_RING` of the pixels around them): between a sleeve and the body, drawn as skin, a piece of the old
@@ -398,8 +402,7 @@ def _holes_in(region: np.ndarray, garment: np.ndarray, max_area: float) -> np.nd
     count, parts = cv2.connectedComponents(region[box].astype(np.uint8), connectivity=8)
     if count < 2:
         return out
-    # the pixels around each piece: its label spread one pixel outwards (grey dilation), off the region
-    around = cv2.dilate(parts.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int64) * ~region[box]
+    around = _around(parts, ~region[box])
     ring = np.bincount(around.ravel(), minlength=count)
     ringed = np.bincount(around[garment[box]].ravel(), minlength=count)
     area = np.bincount(parts.ravel(), minlength=count)
