@@ -434,6 +434,38 @@ def test_a_top_over_a_dress_leaves_no_strap_of_it_on_the_skin(default_pipeline, 
     assert kept[top].mean() > 0.4  # 0.50: the tee's shoulders and sleeves around the bustier
 
 
+def test_a_tank_tops_straps_under_an_off_the_shoulder_top_are_skin_without_a_seam(default_pipeline):
+    """A wild photo of a white tank top, an off-the-shoulder top replacing it: the tank's straps and neckline above
+    the shoulders' row are drawn as the skin around them, blended into the photo's own skin (vton.skin.seamless).
+    Before, the TOM's drawing there, moved to the skin's tone, showed the tank's outline as a ghost: the lightness
+    step across that outline (CIELAB L, local means either side) was 1.07 median and 2.99 at the 90th percentile."""
+    wild = require_shared(SHARED / "data" / "wild")
+    analysis = default_pipeline.analyze_person(wild / "persons" / "model_1.jpg")
+    result = default_pipeline(analysis, wild / "garments" / "02305_00.jpg")
+    assert not result.over_clothes
+    labels, photo, skin = photo_skin(analysis)
+    out = np.asarray(result.image)
+    height = len(labels)
+    tank = np.isin(labels, LABEL_GROUPS["upper"])
+    tank[armpit_row(result.keypoints, height):] = False
+    reach = max(2, round(0.006 * height))
+    to_tank = cv2.distanceTransform((~tank).astype(np.uint8), cv2.DIST_L2, 3)
+    inside = tank & (to_tank <= reach)  # the drawn side of its outline and the photo's skin on the other
+    outside = np.isin(labels, ARM_LABELS + (10,)) & (to_tank <= reach)
+    lightness = cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * 100 / 255
+    window = (4 * reach + 1,) * 2
+    mean_in, share_in = cv2.blur(lightness * inside, window), cv2.blur(inside.astype(np.float32), window)
+    mean_out, share_out = cv2.blur(lightness * outside, window), cv2.blur(outside.astype(np.float32), window)
+    seam = (share_in > 0.15) & (share_out > 0.15)
+    seam[int(max(result.keypoints[2, 1], result.keypoints[5, 1]) + 0.02 * height):] = False
+    assert seam.sum() > 1000
+    step = np.abs(mean_in / np.maximum(share_in, 1e-6) - mean_out / np.maximum(share_out, 1e-6))[seam]
+    assert np.median(step) < 0.6 and np.percentile(step, 90) < 1.8  # 0.32 and 0.99
+    # and what was the tank above the shoulders is the skin's colour, not its white
+    drawn = out[tank & (np.arange(height)[:, None] < result.keypoints[2, 1])].astype(np.float32)
+    assert np.abs(hue(np.median(drawn, 0)) - hue(skin)).max() < 0.02
+
+
 def test_a_garment_that_covers_the_old_top_replaces_it(default_pipeline):
     """A VITON person in a grey tee, a black short-sleeved top that covers it (but for strips along its edges): by
     default the tee is replaced, exactly as when asked to (vton.pipeline.drawn_share 0.0); asked to wear the top

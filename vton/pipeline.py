@@ -430,11 +430,14 @@ class TryOnPipeline:
         if light is not None:  # lit as the old garment was on the body (vton.shading)
             warped_hi = ((warped_hi + 1) * torch.from_numpy(light).to(dev)[None, None] - 1).clamp(-1, 1)
         straps = None
+        garment_shown = comp_hi * warped_mask_hi
+        if analysis.parse is not None and (over_clothes or garment.off_the_shoulder()):
+            # the straps the garment leaves on the skin, drawn as skin (vton.skin): worn over the clothes, a dress's;
+            # replacing a tank top or a camisole with a top worn below the shoulders, the old top's, which the TOM
+            # drew as flat bands with its outline (a tank top's ghost) and stuck up past the shoulders
+            straps = straps_left(upper[0, 0].cpu().numpy(), garment_shown[0, 0].cpu().numpy(),
+                                 analysis.window(size)[1], first_row)
         if over_clothes:  # worn over the old clothes (a top over a dress): around the garment they stay as they are
-            garment_shown = comp_hi * warped_mask_hi
-            if analysis.parse is not None:  # but for the straps it leaves on the skin, drawn as skin (vton.skin)
-                straps = straps_left(upper[0, 0].cpu().numpy(), garment_shown[0, 0].cpu().numpy(),
-                                     analysis.window(size)[1], first_row)
             upper = upper * garment_shown
         kept = upper  # the old garment that changes, but for the straps (drawn below)
         if straps is not None and straps.any():

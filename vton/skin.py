@@ -378,7 +378,7 @@ def skin_over_straps(window: np.ndarray, labels: np.ndarray, old: np.ndarray, st
     drawn = np.clip(drawn + noise[..., None], 0, 255) / 255
     bare = straps & ~wall
     real = np.isin(labels, SKIN_LABELS) & ~garment & ~straps
-    drawn = continue_real_skin(drawn, window, bare.astype(np.float32), real)
+    drawn = seamless(drawn, window, bare, real)
     out[bare] = drawn[bare]
     if wall.any():
         out[wall] = nearest_background(window, background, wall, 0.05 * height)[wall].astype(np.float32) / 255
@@ -538,6 +538,87 @@ def continue_real_skin(drawn: np.ndarray, photo: np.ndarray, shows: np.ndarray, 
     out = drawn.copy()
     region_out = out[box]
     region_out[near] = np.clip(here + (moved - here) * weight[:, None], 0, 1)
+    return out
+
+
+def seamless(drawn: np.ndarray, photo: np.ndarray, region: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """``drawn`` over ``region`` with its colours moved by the smoothest field that makes them meet the photo's own
+    skin exactly where they touch it (a Poisson blend with the photo as the boundary there; along the rest of the
+    region's outline, the new garment or the wall, nothing is imposed). Drawn skin is smooth, and the real skin
+    beside it has the photo's light: a strap's place drawn in one colour showed as a flat band with an edge on either
+    side, however close the colour. The field is harmonic, so it is solved at a quarter of the resolution (its
+    boundary values averaged there, the photo's grain with them) and enlarged; the drawing's own detail stays.
+
+    Args:
+        drawn: (H, W, 3) float32 RGB in [0, 1]; photo: (H, W, 3) uint8; region: (H, W) bool the pixels drawn;
+        real: (H, W) bool where the photo's own skin shows.
+    Returns:
+        (H, W, 3) float32 RGB in [0, 1]: ``drawn`` changed over ``region`` only.
+    """
+    height = len(region)
+    box = box_around(region, 2 * INPAINT_SCALE)
+    if box is None:
+        return drawn
+    (y0, y1), (x0, x1) = (box[0].start, box[0].stop), (box[1].start, box[1].stop)
+    scale = int(np.clip(height // 128, 1, INPAINT_SCALE))
+    small = (max(1, (x1 - x0) // scale), max(1, (y1 - y0) // scale))
+    inside = cv2.resize(region[box].astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0
+    known = (cv2.resize(real[box].astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0.99) & ~inside
+    step = (cv2.resize(photo[box].astype(np.float32) / 255, small, interpolation=cv2.INTER_AREA)
+            - cv2.resize(drawn[box], small, interpolation=cv2.INTER_AREA))
+    # averaged along the seam: a necklace or a mole on the boundary would otherwise run into the drawing as a streak
+    near = known & (cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, 3) <= 1.5)
+    step, _ = local_mean(step, near, SEAM_WIDTH * height / scale)
+    field = _harmonic(step, inside, known)
+    if field is None:
+        return drawn
+    out = drawn.copy()
+    moved = cv2.resize(field, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    out[box] = np.where(region[box][..., None], np.clip(drawn[box] + moved, 0, 1), drawn[box])
+    return out
+
+
+def _harmonic(values: np.ndarray, inside: np.ndarray, known: np.ndarray) -> np.ndarray | None:
+    """(H, W, C) float32: the harmonic field over ``inside`` ((H, W) bool) equal to ``values`` ((H, W, C)) on the
+    ``known`` pixels next to it and free (zero normal derivative) along the rest of its outline; ``values``
+    elsewhere. A piece that touches no known pixel keeps the mean of the known values of all pieces (0 without
+    any). None when nothing is inside."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import spsolve
+
+    ys, xs = np.nonzero(inside)
+    if ys.size == 0:
+        return None
+    height, width = inside.shape
+    index = np.full(inside.shape, -1, np.int64)
+    index[ys, xs] = np.arange(ys.size)
+    rows, cols, diagonal = [], [], np.zeros(ys.size)
+    right_side = np.zeros((ys.size, values.shape[2]))
+    touched = []
+    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+        ny, nx = ys + dy, xs + dx
+        valid = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+        ny, nx = np.clip(ny, 0, height - 1), np.clip(nx, 0, width - 1)
+        neighbour_inside = valid & inside[ny, nx]
+        neighbour_known = valid & known[ny, nx] & ~neighbour_inside
+        diagonal += neighbour_inside | neighbour_known
+        rows.append(np.nonzero(neighbour_inside)[0])
+        cols.append(index[ny, nx][neighbour_inside])
+        right_side[neighbour_known] += values[ny[neighbour_known], nx[neighbour_known]]
+        touched.append(values[ny[neighbour_known], nx[neighbour_known]])
+    touched = np.concatenate(touched)
+    anchor = touched.mean(0) if len(touched) else np.zeros(values.shape[2])
+    # a little pull towards the anchor: a piece with no known neighbour is otherwise singular (a free membrane)
+    epsilon = 1e-4
+    diagonal += epsilon
+    right_side += epsilon * anchor
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    matrix = coo_matrix((np.concatenate([diagonal, -np.ones(rows.size)]),
+                         (np.concatenate([np.arange(ys.size), rows]), np.concatenate([np.arange(ys.size), cols]))),
+                        shape=(ys.size, ys.size)).tocsc()
+    solved = spsolve(matrix, right_side)
+    out = values.astype(np.float32).copy()
+    out[ys, xs] = np.asarray(solved, np.float32).reshape(ys.size, -1)
     return out
 
 
