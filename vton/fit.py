@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .representation import ARM_LABELS, GARMENT_LABELS, HEAD_LABELS, LOWER_BODY_LABELS, NECK_LABEL
-from .skin import FOREARM_RADIUS, TORSO_ABOVE_SHOULDERS, body_model, pixel
+from .skin import FOREARM_RADIUS, TORSO_ABOVE_SHOULDERS, body_model, local_mean, pixel
 
 SIDE_REACH = 0.05  # the farthest a side is moved, as a fraction of the window's height
 SIDE_STRIP = 0.03  # the width of the garment's outer strip that is stretched over the gap, fraction of the height
@@ -510,7 +510,10 @@ def _stretch_rows(grid: torch.Tensor, garment: np.ndarray, old: np.ndarray, allo
     for side, (edge, gap) in gaps.items():
         # the gap varies smoothly down the side (no jagged outline): a row moves at most 1 px more than its
         # neighbourhood's mean, never past the outline it measured
-        gap = np.minimum(gap, cv2.GaussianBlur(gap.astype(np.float32)[:, None], (1, 0), 0, sigmaY=reach / 4)[:, 0] + 1)
+        # (the mean over the garment's rows only: the rows past its hem, counted as no gap, pulled the last rows' gap
+        # down, and a widened side ended in a notch at the hem's corner)
+        mean, _ = local_mean(gap.astype(np.float32)[:, None], garment.any(1)[:, None], reach / 4)
+        gap = np.minimum(gap, mean[:, 0] + 1)
         rows = np.nonzero(gap > 0)[0]
         if rows.size == 0:
             continue
