@@ -20,7 +20,7 @@ from PIL import Image
 from .errors import InputError
 from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, SLEEVED_SPREAD, body_below_head,
                   close_sleeve_gaps, cover_arms, first_rows, hung_over, length_ratio, lengthen_to_design, lower_hem,
-                  raise_shoulders, shown_as_warped, spread_ratio, widen_to_outline)
+                  raise_shoulders, shown_as_warped, spread_ratio, widen_over_dress, widen_to_outline)
 from .garment import SLEEVES_SIZE, GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
@@ -416,6 +416,10 @@ class TryOnPipeline:
                                                       keypoints)
                     longer |= wider
                 lowered |= longer
+                if analysis.wears_a_dress():  # the dress's sides covered (vton.fit.widen_over_dress)
+                    grid_hi, wider = widen_over_dress(grid_hi, shown | lowered, old, np.isin(labels, ARM_LABELS),
+                                                     keypoints)
+                    lowered |= wider
                 grid_hi, closed = close_sleeve_gaps(grid_hi, shown | lowered, body, keypoints)
                 rows_from = first_rows(shown | lowered, keypoints)
                 grid_hi, raised = raised_shoulders(grid_hi, shown | lowered | closed, rows_from)
