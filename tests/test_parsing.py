@@ -241,3 +241,31 @@ def test_parse_command(tmp_path, astronaut):
     assert garment.mean() > 0.17 and (garment & np.isin(viton[75:], LABEL_GROUPS["upper"])).sum() > 0.8 * garment.sum()
     head_below_chin = np.isin(viton[75:], LABEL_GROUPS["head"]).mean()  # the chin and neck the crop still shows
     assert np.isin(headless, LABEL_GROUPS["head"]).mean() < head_below_chin + 0.02
+
+
+def test_the_line_where_a_top_meets_the_skirt_is_smooth(parser):
+    """A wild photo of a sheer black top over a leopard skirt: the parser takes some of the waistband's spots for
+    the top, and the try-on's hem followed them (a ragged, scalloped edge). In the window's labels the two meet
+    along a smooth line (vton.parsing.smooth_waistline): one change from top to skirt per column, and the line
+    moves by at most 2 px from column to column (the raw labels: 3 or more changes in many columns)."""
+    from vton.parsing import labels_in_window
+
+    photo = require_shared(ROOT.parent / "shared" / "data" / "wild") / "persons" / "01008_00.jpg"
+    with PersonAnalyzer(parser=parser) as analyzer:
+        analysis = analyzer.analyze(photo)
+    window, labels, keypoints = analysis.window((699, 932))
+    raw = labels_in_window(analysis.parse, window)
+    hips = np.arange(round(keypoints[[8, 11], 0].min()), round(keypoints[[8, 11], 0].max()))
+
+    def changes(label_map):  # per column between the hips: label changes between top and skirt, and the line
+        top, skirt = np.isin(label_map, LABEL_GROUPS["upper"]), label_map == 12
+        columns = hips[(top.any(0) & skirt.any(0))[hips]]
+        either = (top | skirt)[:, columns]
+        steps = ((top[1:, columns] != top[:-1, columns]) & either[1:] & either[:-1]).sum(0)
+        line = np.argmax(skirt[:, columns], 0)
+        return steps, line
+
+    raw_steps, _ = changes(raw)
+    steps, line = changes(labels)
+    assert len(steps) > 100 and (raw_steps >= 3).sum() > 20
+    assert (steps == 1).all() and np.abs(np.diff(line)).max() <= 2

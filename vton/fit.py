@@ -257,7 +257,10 @@ def widen_over_dress(grid: torch.Tensor, garment: np.ndarray, dress: np.ndarray,
     below = garment.copy()
     below[:armpits] = False
     gaps = _side_gaps(below, outline, max(1, round(SIDE_REACH * height)))
-    first = tuple(armpits if np.median(gap[below.any(1)]) >= DRESS_MIN_GAP * height else height
+    beside = below.any(1) & outline.any(1)  # (the rows where the dress is: not a hem lowered over the skirt)
+    if not beside.any():
+        return grid, np.zeros_like(garment)
+    first = tuple(armpits if np.median(gap[beside]) >= DRESS_MIN_GAP * height else height
                   for _, gap in gaps.values())
     if min(first) >= height:
         return grid, np.zeros_like(garment)

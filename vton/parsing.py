@@ -24,7 +24,8 @@ from PIL import Image
 from torch import nn
 
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing
-from .representation import ARM_LABELS, GARMENT_LABELS, HEAD_LABELS, LOWER_BODY_LABELS, NECK_LABEL
+from .representation import (ARM_LABELS, GARMENT_LABELS, HEAD_LABELS, LOWER_BODY_LABELS, NECK_LABEL, SKIRT_LABEL,
+                             UPPER_CLOTHES_LABEL)
 
 NUM_LABELS = 20
 # label of each label after a left-right mirror: left and right arms, legs and shoes swap
@@ -48,6 +49,10 @@ LABEL_GROUPS = {
 # window covers about the same part of the person at any photo size; eps for a guide in [0, 1]).
 GUIDE_RADIUS = 2.0
 GUIDE_EPS = 1e-3
+# smooth_waistline: the split between a top and the trousers or skirt below it, smoothed across columns by a running
+# median over WAIST_MEDIAN and a Gaussian over WAIST_SMOOTHING; labels within WAIST_BAND of it follow it (of the height)
+WAIST_MEDIAN, WAIST_SMOOTHING, WAIST_BAND = 0.04, 0.008, 0.03
+COAT_LABEL = 7  # LIP
 # a hole in the garment (fill_garment_holes): background ringed this much by upper-garment or neck labels, farther than
 # this from the colour of the background around the person (max over RGB, 0-255)
 HOLE_RING_SHARE = 0.8
@@ -141,6 +146,86 @@ class HumanParser(nn.Module):
                 probs = F.interpolate(probs, size=(height, width), mode="bilinear", align_corners=False)
             out = out + probs
         return out / len(scales)
+
+
+def smooth_waistline(labels: np.ndarray) -> np.ndarray:
+    """``labels`` ((H, W) uint8) with the line where the upper garment meets the trousers or skirt below it made
+    smooth. The parser labels a print or a waistband's pattern along that line by spots (a leopard skirt's spots
+    taken for the top), and the try-on's hem followed it: a ragged, scalloped edge over the skirt. In each column
+    the two are split at the row that leaves the fewest pixels on the wrong side; the split is smoothed across the
+    columns (a running median over :data:`WAIST_MEDIAN`, then a Gaussian over :data:`WAIST_SMOOTHING`, both of the
+    height), and the pixels of either within :data:`WAIST_BAND` of it on the other's side take the other's label (its
+    most frequent one in the column). Columns where one of them is missing are left as they are."""
+    height, width = labels.shape
+    is_upper, is_lower = np.zeros(256, bool), np.zeros(256, bool)
+    # a top or coat over trousers or a skirt (not legs or shoes; nor a dress, which the parser splits into dress and
+    # skirt at the waist: the same garment, no hem there)
+    is_upper[[UPPER_CLOTHES_LABEL, COAT_LABEL]], is_lower[[9, SKIRT_LABEL]] = True, True
+    lower_rows, upper_rows = np.nonzero(is_lower[labels].any(1))[0], np.nonzero(is_upper[labels].any(1))[0]
+    if lower_rows.size == 0 or upper_rows.size == 0 or upper_rows[-1] < lower_rows[0]:
+        return labels
+    # the work is done over the rows where they overlap (no lower label above them, no upper one below: the
+    # split's cost outside is the same for every row)
+    first, last = max(0, lower_rows[0] - 1), min(height, upper_rows[-1] + 2)
+    out = labels.copy()
+    out[first:last] = _smooth_waistline(labels, first, last, is_upper, is_lower)
+    return out
+
+
+def _smooth_waistline(whole: np.ndarray, first: int, last: int, is_upper: np.ndarray, is_lower: np.ndarray
+                      ) -> np.ndarray:
+    """:func:`smooth_waistline` over the rows ``first`` to ``last`` of the window's labels ``whole`` ((H, W)
+    uint8); returns those rows. (Each side's label is the one most frequent in the whole column.)"""
+    height, width = whole.shape
+    labels = whole[first:last]
+    upper, lower = is_upper[labels], is_lower[labels]
+    both = upper.any(0) & lower.any(0)
+    if not both.any():
+        return labels
+    # per column, the split row r minimising (lower pixels above r) + (upper pixels at or below r)
+    lower_above = np.vstack([np.zeros((1, width)), np.cumsum(lower, 0)])
+    upper_below = np.vstack([np.cumsum(upper[::-1], 0)[::-1], np.zeros((1, width))])
+    cost = lower_above + upper_below
+    split = np.argmin(cost, 0).astype(np.float32)
+    columns = np.nonzero(both)[0]
+    # only where the two meet: the split lies between them (a top's hem over the trousers' waist)
+    meets = np.zeros(width, bool)
+    band = max(2, round(WAIST_BAND * height))
+    rows = np.arange(len(labels))[:, None]
+    near = np.abs(rows - split[None]) <= band
+    meets[columns] = (upper & near).any(0)[columns] & (lower & near).any(0)[columns]
+    columns = np.nonzero(meets)[0]
+    if columns.size < 3:
+        return labels
+    runs = np.split(columns, np.nonzero(np.diff(columns) > 1)[0] + 1)
+    smooth = split.copy()
+    window = max(3, 2 * round(WAIST_MEDIAN * height / 2) + 1)
+    for run in runs:  # each stretch of meeting columns on its own (an arm in front of the waist splits them)
+        if run.size < 3:
+            continue
+        values = split[run]
+        padded = np.pad(values, window // 2, mode="edge")
+        median = np.median(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
+        smooth[run] = cv2.GaussianBlur(median[:, None].astype(np.float32), (1, 0), 0,
+                                       sigmaY=max(0.5, WAIST_SMOOTHING * height))[:, 0]
+    out = labels.copy()
+    for run in runs:
+        if run.size < 3:
+            continue
+        cut = smooth[run][None]
+        block, column = labels[:, run], whole[:, run]
+        top_label = _most_frequent(column, is_upper[column])
+        bottom_label = _most_frequent(column, is_lower[column])
+        near_cut = np.abs(rows - cut) <= band
+        # only the pixels on the wrong side change, to the other side's label
+        out[:, run] = np.where(lower[:, run] & near_cut & (rows < cut), top_label,
+                               np.where(upper[:, run] & near_cut & (rows >= cut), bottom_label, block))
+    return out
+
+
+def _most_frequent(labels: np.ndarray, where: np.ndarray) -> int:
+    """The most frequent label of ``labels`` over ``where`` (both (H, W))."""
+    return int(np.bincount(labels[where].ravel(), minlength=256).argmax())
 
 
 def fill_garment_holes(probs: torch.Tensor, labels: np.ndarray, image: np.ndarray

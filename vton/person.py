@@ -14,7 +14,7 @@ from PIL import Image
 from .errors import InputError
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing, load_image
 from .pose import COCO18_CORRECTION, PersonDetection, PersonDetector, face_oval_indices
-from .parsing import HumanParser, fill_garment_holes, labels_at_photo, labels_in_window
+from .parsing import HumanParser, fill_garment_holes, labels_at_photo, labels_in_window, smooth_waistline
 from .representation import (HEAD_LABELS, NECK_LABEL, PersonMasks, dress_below_waist_as_skirt, head_mask,
                              lower_body_mask, masks_from_labels, person_representation, smooth_mask, wears_a_dress)
 from .fit import armpit_row
@@ -199,7 +199,8 @@ class PersonAnalysis:
         key = ("window", size)
         if key not in self._cache:
             window = np.asarray(self.framing.crop(self.photo, size))
-            self._cache[key] = (window, labels_in_window(self.parse, window), self._keypoints_in_window(size))
+            labels = smooth_waistline(labels_in_window(self.parse, window))  # (a ragged hem followed it)
+            self._cache[key] = (window, labels, self._keypoints_in_window(size))
         return self._cache[key]
 
     def skirt_labels_in_window(self, size: tuple[int, int]) -> np.ndarray:

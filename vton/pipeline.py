@@ -28,7 +28,7 @@ from .off_shoulder import shoulder_drop
 from .parsing import HumanParser, labels_to_image
 from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
-from .representation import ARM_LABELS, NECK_LABEL
+from .representation import ARM_LABELS, LOWER_BODY_LABELS, NECK_LABEL
 from .skin import (SKIN_LABELS, SLIVER_WIDTH, bare_torso, box_around, continue_real_skin, garment_in_slivers,
                    in_skin_tone, skin_nearby, skin_over_straps, straps_left, torso_shading, wall_in_slivers)
 from .sleeves import lay_sleeves
@@ -306,6 +306,10 @@ class TryOnPipeline:
 
             def shown_cover(torso_labels: np.ndarray) -> torch.Tensor:
                 region = shown_as_warped(keypoints, torso_labels)
+                # and the old garment's rim grown over the trousers or skirt (its fringe): left out, the change alpha
+                # took it in anyway and showed the TOM's blurred drawing there, a grey line along the hem
+                # (the window's own labels: a dress below the waist, relabelled skirt in torso_labels, is no fringe)
+                region |= (upper[0, 0].cpu().numpy() > 0.5) & np.isin(labels, LOWER_BODY_LABELS)
                 cover = cv2.GaussianBlur(region.astype(np.float32), (0, 0), 1.0)
                 cover *= region | (labels > 0)  # softened inwards only: never past the region off the person
                 return torch.maximum(comp_tom, torch.from_numpy(cover).to(dev)[None, None])
