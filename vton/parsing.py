@@ -24,8 +24,8 @@ from PIL import Image
 from torch import nn
 
 from .image_io import NET_HEIGHT, NET_WIDTH, Framing
-from .representation import (ARM_LABELS, GARMENT_LABELS, HEAD_LABELS, LOWER_BODY_LABELS, NECK_LABEL, SKIRT_LABEL,
-                             UPPER_CLOTHES_LABEL)
+from .representation import (ARM_LABELS, COAT_LABEL, GARMENT_LABELS, HEAD_LABELS, LOWER_BODY_LABELS, NECK_LABEL,
+                             SKIRT_LABEL, UPPER_CLOTHES_LABEL)
 
 NUM_LABELS = 20
 # label of each label after a left-right mirror: left and right arms, legs and shoes swap
@@ -52,7 +52,6 @@ GUIDE_EPS = 1e-3
 # smooth_waistline: the split between a top and the trousers or skirt below it, smoothed across columns by a running
 # median over WAIST_MEDIAN and a Gaussian over WAIST_SMOOTHING; labels within WAIST_BAND of it follow it (of the height)
 WAIST_MEDIAN, WAIST_SMOOTHING, WAIST_BAND = 0.04, 0.008, 0.03
-COAT_LABEL = 7  # LIP
 # a hole in the garment (fill_garment_holes): background ringed this much by upper-garment or neck labels, farther than
 # this from the colour of the background around the person (max over RGB, 0-255)
 HOLE_RING_SHARE = 0.8

@@ -311,7 +311,8 @@ def straps_left(old: np.ndarray, shown: np.ndarray, labels: np.ndarray, first_ro
     dress's straps above an off-the-shoulder top, a halter neck above a bustier, the inside of a camisole's V above a
     crop top's neckline. Left as photographed, they read as the old clothes showing through (not as a layered
     outfit, as a tee's sleeves around a camisole do); drawn as the skin around them, the outfit is the new top over
-    the dress's skirt.
+    the dress's skirt. The pipeline also asks it for the straps of a tank top or a camisole that an off-the-shoulder
+    top replaces (the TOM drew them as flat bands with the tank's outline).
 
     A piece (8-connected, of the old garment off the new one) qualifies when at least half of it lies above the
     armpits, its area is at most :data:`STRAP_AREA` of the height squared, and the photo's skin (arms, neck, bare
@@ -347,7 +348,7 @@ def skin_over_straps(window: np.ndarray, labels: np.ndarray, old: np.ndarray, st
     """(H, W, 3) float32 RGB in [0, 1]: ``window`` with the straps of :func:`straps_left` drawn as what they hide.
 
     The skin there continues the photo's skin on either side of them (:func:`skin_nearby`, with the photo's grain;
-    its colour moved to meet the real skin without a step along them, :func:`continue_real_skin`), not the TOM's
+    its colour moved to meet the real skin without a seam, :func:`seamless`), not the TOM's
     drawing (upsampled from 256x192 and moved to the skin's tone, it showed its own pale and dark bands). Where a
     strap lies beyond the body's outline (over the shoulder's top, on its way to the back), it is the wall.
 
@@ -583,7 +584,7 @@ def _harmonic(values: np.ndarray, inside: np.ndarray, known: np.ndarray) -> np.n
     ``known`` pixels next to it and free (zero normal derivative) along the rest of its outline; ``values``
     elsewhere. A piece that touches no known pixel keeps the mean of the known values of all pieces (0 without
     any). None when nothing is inside."""
-    from scipy.sparse import coo_matrix
+    from scipy.sparse import coo_matrix  # (imported here: most try-ons never need it, and it is slow to import)
     from scipy.sparse.linalg import spsolve
 
     ys, xs = np.nonzero(inside)
