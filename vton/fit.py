@@ -45,6 +45,9 @@ HEM_BELOW_ARMPITS = 0.3  # a column's bottom is the hem (not a short sleeve's en
 # in shoulder widths
 TORSO_LABELS = GARMENT_LABELS + (NECK_LABEL,)  # the torso below the armpits: the old top, bare torso skin
 SLEEVE_RADIUS = 0.2  # shown_as_warped over the upper arm: this far either side of its bone, in shoulder widths
+UNDERARM_CLOSING = 0.08  # underarm_notches: the closing's radius, in shoulder widths
+UNDERARM_BOX = 0.35  # and how far from a shoulder joint's column and the armpits' row it looks, in shoulder widths
+GAP_AREA = 0.0002  # beyond_arm_gaps: a gap of the wall is at least this (of the height squared) in area
 OFF_PERSON = 0.004  # shown_as_warped reaches this far (of the height) past the person's outline
 CHEST_ROWS = 0.8  # the chest: from the armpits this far down, in shoulder widths
 # Worn, a garment's length over the width of its body near the hem (length_ratio) is about its in-shop one: VITON's
@@ -103,6 +106,82 @@ def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return shown
     near = cv2.dilate(shown.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)) > 0
     return shown | (near & (labels == 0))
+
+
+def beyond_arm_gaps(keypoints: np.ndarray, labels: np.ndarray, sleeved: bool) -> np.ndarray:
+    """Where no garment shows: below the armpits, the person's pixels farther from the body's middle than a pixel of
+    the wall in their row (the gap between an arm held beside the body and the waist; a gap is a piece of the wall
+    of at least :data:`GAP_AREA`); for a garment with sleeves, but over the upper arms.
+
+    Why: a garment warped wider than the waist reached over such a gap onto the forearm beyond it; the wall
+    showed in the gap and the garment's side continued on the arm, a notch cut into its hem. A garment wraps the
+    torso: nothing of it lies on the far side of the wall. A garment with sleeves keeps them over the upper arms (an
+    elbow held out, the wall shows between the arm and the waist below a short sleeve).
+
+    Args:
+        keypoints: (18, 3) COCO-18 in the pixels of ``labels``; labels: (H, W) uint8 LIP labels; sleeved: whether
+            the garment has sleeves (:func:`spread_ratio`).
+    Returns:
+        (H, W) bool; empty without both shoulders.
+    """
+    height, width = labels.shape
+    out = np.zeros((height, width), bool)
+    if (keypoints[[2, 5], 2] <= 0).any():
+        return out
+    armpits = armpit_row(keypoints, height)
+    hips = keypoints[[8, 11]]
+    middle = float(hips[:, 0].mean() if (hips[:, 2] > 0).all() else keypoints[[2, 5], 0].mean())
+    xs = np.arange(width)
+    # (a speck the parser calls background inside the garment is no gap: it cut rows off the garment, in streaks)
+    _, parts, stats, _ = cv2.connectedComponentsWithStats((labels[armpits:] == 0).astype(np.uint8), connectivity=4)
+    large = np.nonzero(stats[1:, cv2.CC_STAT_AREA] >= GAP_AREA * height ** 2)[0] + 1
+    wall = np.isin(parts, large)
+    left = np.where(wall & (xs < middle)[None], xs[None], -1).max(1)
+    right = np.where(wall & (xs > middle)[None], xs[None], width).min(1)
+    out[armpits:] = ((xs[None] < left[:, None]) | (xs[None] > right[:, None])) & (labels[armpits:] > 0)
+    if not sleeved:
+        return out
+    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    upper_arms = np.zeros((height, width), np.uint8)
+    for shoulder, elbow in ((2, 3), (5, 6)):
+        if keypoints[shoulder, 2] > 0 and keypoints[elbow, 2] > 0:
+            cv2.line(upper_arms, pixel(keypoints[shoulder]), pixel(keypoints[elbow]), 1,
+                     max(1, round(2 * SLEEVE_RADIUS * shoulder_width)))
+    return out & (upper_arms == 0)
+
+
+def underarm_notches(shown: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the notches between a sleeved garment's sleeves and its body around the armpits, on the person.
+
+    Why: laid flat, a tee shows the background in a V between each sleeve and its body; warped onto the person, that
+    V lies on the arm or cuts into the sleeve as a slit, and the TOM's drawing showed through it (a torn sleeve, a
+    dark notch under the arm). Worn, the sleeve's underside meets the body's side at the armpit: the garment goes on
+    across it. Found by closing the shown garment with a disc of :data:`UNDERARM_CLOSING` shoulder widths within
+    :data:`UNDERARM_BOX` shoulder widths of each shoulder joint's column and of the armpits' row.
+
+    Args:
+        shown: (H, W) bool where the garment shows; labels: (H, W) uint8 LIP labels; keypoints: (18, 3) COCO-18 in
+            the same pixels.
+    """
+    height, width = shown.shape
+    out = np.zeros((height, width), bool)
+    if (keypoints[[2, 5], 2] <= 0).any():
+        return out
+    shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    radius = max(1, round(UNDERARM_CLOSING * shoulder_width))
+    reach = round(UNDERARM_BOX * shoulder_width)
+    armpits = armpit_row(keypoints, height)
+    rows = slice(max(0, armpits - reach), min(height, armpits + reach))
+    for joint in (2, 5):
+        x = int(round(keypoints[joint, 0]))
+        cols = slice(max(0, x - reach), min(width, x + reach))
+        part = np.pad(shown[rows, cols], radius, mode="edge")  # (no notches made at the box's edge)
+        # closed with a disc (by distance transforms: a large kernel's morphology is ~10x slower)
+        grown = cv2.distanceTransform((~part).astype(np.uint8), cv2.DIST_L2, 5) <= radius
+        closed = cv2.distanceTransform(grown.astype(np.uint8), cv2.DIST_L2, 5)[radius:-radius, radius:-radius] > radius
+        here = labels[rows, cols]
+        out[rows, cols] |= closed & ~shown[rows, cols] & (here > 0) & ~np.isin(here, HEAD_LABELS)
+    return out
 
 
 def chest_ratio(garment: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> float:

@@ -18,9 +18,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .errors import InputError
-from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, SLEEVED_SPREAD, body_below_head,
+from .fit import (HEM_REACH, HEM_REACH_LONG, LONG_GARMENT, SLEEVED_SPREAD, beyond_arm_gaps, body_below_head,
                   close_sleeve_gaps, cover_arms, first_rows, hung_over, length_ratio, lengthen_to_design, lower_hem,
-                  raise_shoulders, shown_as_warped, spread_ratio, widen_over_dress, widen_to_outline)
+                  raise_shoulders, shown_as_warped, spread_ratio, underarm_notches, widen_over_dress,
+                  widen_to_outline)
 from .garment import SLEEVES_SIZE, GarmentInput, prepare_garment, shows_a_person
 from .gmm import GMM, warp
 from .hub import load_model, resolve_device, resolve_pretrained
@@ -30,7 +31,8 @@ from .image_io import NET_HEIGHT, NET_WIDTH
 from .person import PersonAnalysis, PersonAnalyzer
 from .representation import ARM_LABELS, LOWER_BODY_LABELS, NECK_LABEL
 from .skin import (SKIN_LABELS, SLIVER_WIDTH, bare_torso, box_around, continue_real_skin, garment_in_slivers,
-                   in_skin_tone, skin_nearby, skin_over_straps, straps_left, torso_shading, wall_in_slivers)
+                   in_skin_tone, nearest_background, skin_nearby, skin_over_straps, straps_left, torso_shading,
+                   wall_in_slivers)
 from .sleeves import lay_sleeves
 from .tom import TOM, change_alpha, compose
 from .tps import moved_grid, upsample_grid
@@ -342,6 +344,7 @@ class TryOnPipeline:
         if over_clothes is None and analysis.wears_a_dress():
             over_clothes = True
         asked_over = over_clothes is True  # (over a dress, or asked), not chosen below
+        sleeved = spread_ratio(garment.mask) >= SLEEVED_SPREAD
         fit_mask, fit_comp = warped_mask_hi, comp_hi
         if analysis.parse is not None:  # the garment fitted to the body (see vton.fit)
             shown = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5
@@ -354,7 +357,6 @@ class TryOnPipeline:
             old, body = upper[0, 0].cpu().numpy() > 0.5, body_below_head(labels)
             design = length_ratio(garment.mask)
             long = design >= LONG_GARMENT
-            sleeved = spread_ratio(garment.mask) >= SLEEVED_SPREAD
             off_shoulders = garment.off_the_shoulder()
             # a lengthened hem stays on the person, a pixel inside its outline (its soft edge is drawn a pixel
             # out): a loose tee warped wider than slim hips reached the wall
@@ -433,10 +435,34 @@ class TryOnPipeline:
             over_clothes = drawn_share(upper[0, 0].cpu().numpy() > 0.5,
                                        (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5) > DRAWN_SHARE_MAX
         warped_mask_hi, comp_hi = fit_mask, fit_comp
+        if analysis.parse is not None:  # nothing of it beyond the wall between an arm and the waist
+            _, labels, keypoints = analysis.window(size)
+            beyond = beyond_arm_gaps(keypoints, labels, sleeved)
+            if not over_clothes:  # (what the garment no longer hides of the old one would be drawn: it stays)
+                beyond &= upper[0, 0].cpu().numpy() < 0.5
+            if beyond.any():
+                comp_hi = comp_hi * torch.from_numpy(~beyond).to(dev)[None, None]
         warped_hi = warp(cloth_hi, grid_hi, "border")
         light = analysis.garment_light(size)
         if light is not None:  # lit as the old garment was on the body (vton.shading)
             warped_hi = ((warped_hi + 1) * torch.from_numpy(light).to(dev)[None, None] - 1).clamp(-1, 1)
+        filled = torch.zeros_like(warped_mask_hi)  # what the warp does not cover but shows the garment (its front)
+        if analysis.parse is not None and sleeved and not garment.off_the_shoulder():
+            # the V between a sleeve and the body, laid flat, is garment worn (vton.fit.underarm_notches)
+            _, labels, keypoints = analysis.window(size)
+            shown_now = (comp_hi * warped_mask_hi)[0, 0].cpu().numpy() > 0.5
+            notches = underarm_notches(shown_now, labels, keypoints)
+            if notches.any():
+                # (their colours from inside the garment: its outline's pixels are its photo's fringe, half
+                # background, and copied across a notch they were a grey or white smear)
+                inner = cv2.erode(shown_now.astype(np.uint8), np.ones((2 * fringe + 3,) * 2, np.uint8)) > 0
+                colours = nearest_background(warped_hi[0].permute(1, 2, 0).cpu().numpy(), inner, notches,
+                                             0.05 * work_h)  # (the box around them: they are narrower)
+                warped_hi = torch.from_numpy(colours).permute(2, 0, 1)[None].to(dev)
+                where = torch.from_numpy(notches).to(dev)[None, None]
+                filled = where.float()
+                comp_hi, warped_mask_hi = (torch.where(where, torch.ones_like(t), t)
+                                           for t in (comp_hi, warped_mask_hi))
         straps = None
         garment_shown = comp_hi * warped_mask_hi
         if analysis.parse is not None and (over_clothes or garment.off_the_shoulder()):
@@ -461,8 +487,8 @@ class TryOnPipeline:
             # the neck is head (never changed) but where the garment's front covers it: a crew neck over the base of
             # the neck was cut flat at the shoulder line; the inside of its back stays behind the neck
             inside = garment.inner_back_mask(garment_size)
-            front = warped_mask_hi if not inside.any() else outline(warp(
-                mask_hi * (1 - torch.from_numpy(inside).to(dev)[None, None]), grid_hi, "zeros"))
+            front = warped_mask_hi if not inside.any() else torch.maximum(outline(warp(
+                mask_hi * (1 - torch.from_numpy(inside).to(dev)[None, None]), grid_hi, "zeros")), filled)
             head = (head - torch.from_numpy(neck).to(dev)[None, None] * front).clamp(0, 1)
             if inside.any():
                 # below the neck the inside of the back (a grey lining, a label) is what the neckline shows of the
