@@ -88,11 +88,9 @@ def shown_as_warped(keypoints: np.ndarray, labels: np.ndarray) -> np.ndarray:
     out[:armpits] = 1
     out[armpits:] = np.isin(labels[armpits:], TORSO_LABELS)
     shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
+    out |= _upper_arms(keypoints, out.shape)
     forearms = np.zeros_like(out)
-    for shoulder, elbow, wrist in ((2, 3, 4), (5, 6, 7)):
-        if keypoints[shoulder, 2] > 0 and keypoints[elbow, 2] > 0:
-            cv2.line(out, pixel(keypoints[shoulder]), pixel(keypoints[elbow]), 1,
-                     max(1, round(2 * SLEEVE_RADIUS * shoulder_width)))
+    for elbow, wrist in ((3, 4), (6, 7)):
         if keypoints[elbow, 2] > 0 and keypoints[wrist, 2] > 0:  # the forearm, and the hand past the wrist
             hand = keypoints[wrist, :2] + 0.6 * (keypoints[wrist, :2] - keypoints[elbow, :2])
             cv2.line(forearms, pixel(keypoints[elbow]), pixel(hand), 1,
@@ -139,15 +137,19 @@ def beyond_arm_gaps(keypoints: np.ndarray, labels: np.ndarray, sleeved: bool) ->
     left = np.where(wall & (xs < middle)[None], xs[None], -1).max(1)
     right = np.where(wall & (xs > middle)[None], xs[None], width).min(1)
     out[armpits:] = ((xs[None] < left[:, None]) | (xs[None] > right[:, None])) & (labels[armpits:] > 0)
-    if not sleeved:
-        return out
+    return out & (_upper_arms(keypoints, out.shape) == 0) if sleeved else out
+
+
+def _upper_arms(keypoints: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) uint8, 1 on a band :data:`SLEEVE_RADIUS` shoulder widths either side of each upper arm's bone
+    (shoulder -> elbow joint): where a sleeve lies."""
     shoulder_width = float(np.linalg.norm(keypoints[2, :2] - keypoints[5, :2]))
-    upper_arms = np.zeros((height, width), np.uint8)
+    bands = np.zeros(shape, np.uint8)
     for shoulder, elbow in ((2, 3), (5, 6)):
         if keypoints[shoulder, 2] > 0 and keypoints[elbow, 2] > 0:
-            cv2.line(upper_arms, pixel(keypoints[shoulder]), pixel(keypoints[elbow]), 1,
+            cv2.line(bands, pixel(keypoints[shoulder]), pixel(keypoints[elbow]), 1,
                      max(1, round(2 * SLEEVE_RADIUS * shoulder_width)))
-    return out & (upper_arms == 0)
+    return bands
 
 
 def underarm_notches(shown: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
